@@ -1,0 +1,110 @@
+# Copyright (c) 2026, cjj365.certctrl contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+# PRIVATE to the cjj365.certctrl collection: no compatibility promise for other users.
+
+from __future__ import annotations
+
+
+class ModuleDocFragment:
+    # Options of every module and plugin that talks to the API. Modules read them from task
+    # arguments, module_defaults (group/cjj365.certctrl.certctrl) or CERTCTRL_* environment variables.
+    DOCUMENTATION = r"""
+options:
+  api_url:
+    description:
+      - Base URL of the cert-ctrl API, without the C(/apiv1) path.
+      - Modules fall back to the E(CERTCTRL_API_URL) environment variable.
+    type: str
+    default: https://api.cjj365.cc
+  api_key:
+    description:
+      - API key (C(ak_...)) sent as a bearer token. Its scopes decide what the task may read or change.
+      - Modules fall back to the E(CERTCTRL_API_KEY) environment variable.
+      - Never logged, never shown in results or error messages.
+    type: str
+    required: true
+  validate_certs:
+    description:
+      - Verify the server's TLS certificate. Set to V(false) only for a test server you trust.
+      - Modules fall back to the E(CERTCTRL_VALIDATE_CERTS) environment variable.
+    type: bool
+    default: true
+  ca_path:
+    description:
+      - PEM file of the CA certificates that sign the server's TLS certificate, instead of the system trust store.
+      - Modules fall back to the E(CERTCTRL_CA_PATH) environment variable.
+    type: path
+  timeout:
+    description:
+      - Seconds to wait for the server to answer one request.
+    type: float
+    default: 30
+  retries:
+    description:
+      - How many times a request is sent again after a connection error or an HTTP 429, 502, 503 or 504 answer,
+        waiting with exponential backoff and jitter, or as long as the server's C(Retry-After) asks (at most 60 seconds).
+      - A request that creates something is sent again only when the server cannot have acted on it.
+    type: int
+    default: 5
+requirements:
+  - requests
+"""
+
+    # Lookup and inventory plugins run on the controller and also read variables, environment and
+    # ansible.cfg. Precedence, highest first: plugin arguments, variables, environment, ansible.cfg.
+    PLUGINS = r"""
+options:
+  api_url:
+    description:
+      - Precedence, highest first - plugin argument, variable C(certctrl_api_url), environment E(CERTCTRL_API_URL),
+        C(api_url) in the C([certctrl]) section of C(ansible.cfg).
+    env:
+      - name: CERTCTRL_API_URL
+    ini:
+      - section: certctrl
+        key: api_url
+    vars:
+      - name: certctrl_api_url
+  api_key:
+    description:
+      - Precedence, highest first - plugin argument, variable C(certctrl_api_key), environment E(CERTCTRL_API_KEY).
+        Never read from C(ansible.cfg).
+    env:
+      - name: CERTCTRL_API_KEY
+    vars:
+      - name: certctrl_api_key
+  validate_certs:
+    env:
+      - name: CERTCTRL_VALIDATE_CERTS
+    ini:
+      - section: certctrl
+        key: validate_certs
+    vars:
+      - name: certctrl_validate_certs
+  ca_path:
+    env:
+      - name: CERTCTRL_CA_PATH
+    ini:
+      - section: certctrl
+        key: ca_path
+    vars:
+      - name: certctrl_ca_path
+  timeout:
+    env:
+      - name: CERTCTRL_TIMEOUT
+    ini:
+      - section: certctrl
+        key: timeout
+    vars:
+      - name: certctrl_timeout
+  retries:
+    env:
+      - name: CERTCTRL_RETRIES
+    ini:
+      - section: certctrl
+        key: retries
+    vars:
+      - name: certctrl_retries
+"""

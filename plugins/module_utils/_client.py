@@ -1,0 +1,291 @@
+# Copyright (c) 2026, cjj365.certctrl contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+# PRIVATE to the cjj365.certctrl collection: no compatibility promise for other users.
+# The one HTTP client of the collection. Modules reach it through _module.py, plugins through
+# plugin_utils/_client.py; nothing here knows which side it runs on.
+
+from __future__ import annotations
+
+import email.utils
+import random
+import time
+import typing as t
+import warnings
+from dataclasses import dataclass
+
+from ansible.module_utils.ansible_release import __version__ as ANSIBLE_VERSION
+
+from ansible_collections.cjj365.certctrl.plugins.module_utils._errors import (
+    CertCtrlError,
+    InvalidResponseError,
+    TransportError,
+    api_error,
+)
+
+try:
+    import requests
+    from requests.exceptions import ConnectTimeout, ReadTimeout, SSLError
+except ImportError as exc:  # pragma: no cover - reported by the adapters with missing_required_lib
+    requests = None
+    REQUESTS_IMPORT_ERROR: Exception | None = exc
+else:
+    REQUESTS_IMPORT_ERROR = None
+
+COLLECTION_VERSION = "0.1.0"
+USER_AGENT = f"cjj365.certctrl/{COLLECTION_VERSION} ansible-core/{ANSIBLE_VERSION}"
+DEFAULT_API_URL = "https://api.cjj365.cc"
+DEFAULT_PAGE_SIZE = 100
+DEFAULT_MAX_DOWNLOAD = 10 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """When and how long to wait before sending a request again."""
+
+    retries: int = 5
+    statuses: frozenset = frozenset({429, 502, 503, 504})
+    backoff_base: float = 0.5  # seconds; attempt n waits up to base * 2**n (full jitter)
+    backoff_max: float = 30.0
+    retry_after_max: float = 60.0  # a server's Retry-After is honoured up to this many seconds
+
+    def delay(self, attempt: int, retry_after: float | None) -> float:
+        if retry_after is not None:
+            return min(max(retry_after, 0.0), self.retry_after_max)
+        return random.uniform(0, min(self.backoff_max, self.backoff_base * (2**attempt)))
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """Retry-After is either delta-seconds or an HTTP date (RFC 9110 10.2.3)."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return float(value)
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+@dataclass
+class Download:
+    content: bytes
+    headers: dict[str, str]
+
+
+class _Retryable(Exception):
+    """Internal: one attempt failed in a way that may succeed when sent again."""
+
+    def __init__(self, error: CertCtrlError, retry_after: float | None = None, sent: bool = True) -> None:
+        super().__init__(error.msg)
+        self.error = error
+        self.retry_after = retry_after
+        self.sent = sent  # False when the server cannot have acted on the request
+
+
+class CertCtrlClient:
+    """A requests.Session with the API's conventions: bearer auth, TLS options, retries, error envelope.
+
+    GET, PUT and DELETE are retried on connection errors and on 429/502/503/504. A POST is re-sent only
+    when the server certainly did not act on it (429, or the connection was never established);
+    callers re-read the state after any other failure of a create.
+    """
+
+    def __init__(
+        self,
+        *,
+        api_url: str = DEFAULT_API_URL,
+        api_key: str | None = None,
+        validate_certs: bool = True,
+        ca_path: str | None = None,
+        timeout: float = 30,
+        retry_policy: RetryPolicy | None = None,
+        on_retry: t.Callable[[str], None] | None = None,
+        sleep: t.Callable[[float], None] = time.sleep,
+    ) -> None:
+        if requests is None:
+            raise CertCtrlError("the Python library 'requests' is required", exception=str(REQUESTS_IMPORT_ERROR))
+        if not api_key:
+            raise CertCtrlError("api_key is required: set the api_key option or the CERTCTRL_API_KEY environment variable")
+        self.api_url = api_url.rstrip("/")
+        self.timeout = timeout
+        self.policy = retry_policy or RetryPolicy()
+        self._on_retry = on_retry or (lambda msg: None)
+        self._sleep = sleep
+        self.session = requests.Session()
+        self.session.headers.update({"Authorization": f"Bearer {api_key}", "User-Agent": USER_AGENT, "Accept": "application/json"})
+        self.session.verify = (ca_path or True) if validate_certs else False
+        # Counted for benchmarks and for tests that measure work, not time.
+        self.stats = {"requests": 0, "retries": 0}
+
+    # -- public verbs -------------------------------------------------------------------------
+
+    def get(self, path: str, params: dict[str, t.Any] | None = None) -> t.Any:
+        return self.request("GET", path, params=params)
+
+    def post(self, path: str, body: t.Any = None) -> t.Any:
+        return self.request("POST", path, body={} if body is None else body)
+
+    def put(self, path: str, body: t.Any) -> t.Any:
+        return self.request("PUT", path, body=body)
+
+    def delete(self, path: str) -> t.Any:
+        return self.request("DELETE", path)
+
+    def paginate(self, path: str, params: dict[str, t.Any] | None = None, *, page_size: int = DEFAULT_PAGE_SIZE, limit: int | None = None) -> list[t.Any]:
+        """Read every page (offset/limit) until a short page, or until ``limit`` items."""
+        items: list[t.Any] = []
+        while limit is None or len(items) < limit:
+            want = page_size if limit is None else min(page_size, limit - len(items))
+            page = self.get(path, {**(params or {}), "offset": len(items), "limit": want})
+            if not isinstance(page, list):
+                raise InvalidResponseError(f"GET {path} answered {type(page).__name__} where a list was expected", path=path)
+            items.extend(page)
+            if len(page) < want:
+                break
+        return items
+
+    def download(self, path: str, *, max_bytes: int = DEFAULT_MAX_DOWNLOAD, headers: dict[str, str] | None = None) -> Download:
+        """GET a binary body (the bundle zip), refusing anything larger than ``max_bytes``."""
+        return self._with_retries("GET", path, lambda: self._download_once(path, max_bytes, headers or {}))
+
+    def request(self, method: str, path: str, *, params: dict[str, t.Any] | None = None, body: t.Any = None) -> t.Any:
+        """Send one API request and return the ``data`` of the answer (None for 204)."""
+        return self._with_retries(method, path, lambda: self._json_once(method, path, params, body))
+
+    def close(self) -> None:
+        self.session.close()
+
+    # -- one attempt ---------------------------------------------------------------------------
+
+    def _send(self, method: str, path: str, **kwargs: t.Any) -> requests.Response:
+        if not path.startswith("/"):
+            path = "/" + path
+        url = self.api_url + path
+        self.stats["requests"] += 1
+        try:
+            with warnings.catch_warnings():
+                # validate_certs=false is the user's explicit choice; urllib3's warning would only add noise.
+                warnings.simplefilter("ignore")
+                response = self.session.request(method, url, timeout=self.timeout, allow_redirects=False, **kwargs)
+        except SSLError as exc:
+            raise TransportError(
+                f"{method} {path}: TLS verification of {self.api_url} failed ({_short(exc)}); set ca_path to the CA"
+                " bundle that signed the server certificate (validate_certs=false disables the check, not recommended)",
+                method=method,
+                path=path,
+            ) from None
+        except ConnectTimeout:
+            error = TransportError(f"{method} {path}: connecting to {self.api_url} timed out after {self.timeout} s", method=method, path=path)
+            raise _Retryable(error, sent=False) from None
+        except ReadTimeout:
+            error = TransportError(f"{method} {path}: no answer from {self.api_url} within {self.timeout} s (timeout option)", method=method, path=path)
+            raise _Retryable(error) from None
+        except requests.exceptions.ConnectionError as exc:
+            sent = not _never_connected(exc)
+            error = TransportError(f"{method} {path}: connection to {self.api_url} failed: {_short(exc)}", method=method, path=path)
+            raise _Retryable(error, sent=sent) from None
+        except requests.exceptions.RequestException as exc:
+            raise TransportError(f"{method} {path}: request failed: {_short(exc)}", method=method, path=path) from None
+        if 300 <= response.status_code < 400:
+            location = response.headers.get("Location", "?")
+            raise InvalidResponseError(
+                f"{method} {path}: the server answered HTTP {response.status_code} redirecting to {location};"
+                " redirects are not followed, set api_url to the API's final address",
+                status=response.status_code,
+                method=method,
+                path=path,
+            )
+        if response.status_code >= 400:
+            error = _error_from(response, method, path)
+            if response.status_code in self.policy.statuses:
+                raise _Retryable(error, retry_after=parse_retry_after(response.headers.get("Retry-After")), sent=response.status_code != 429)
+            raise error
+        return response
+
+    def _json_once(self, method: str, path: str, params: dict[str, t.Any] | None, body: t.Any) -> t.Any:
+        response = self._send(method, path, params=params, json=body) if body is not None else self._send(method, path, params=params)
+        if response.status_code == 204 or not response.content:
+            return None
+        try:
+            payload = response.json()
+        except ValueError:
+            raise _Retryable(
+                InvalidResponseError(
+                    f"{method} {path}: HTTP {response.status_code} answer is not valid JSON (truncated or malformed):" f" {response.text[:120]!r}",
+                    status=response.status_code,
+                    method=method,
+                    path=path,
+                )
+            ) from None
+        if isinstance(payload, dict) and "data" in payload:
+            return payload["data"]
+        return payload
+
+    def _download_once(self, path: str, max_bytes: int, headers: dict[str, str]) -> Download:
+        response = self._send("GET", path, headers={"Accept": "*/*", **headers}, stream=True)
+        try:
+            declared = int(response.headers.get("Content-Length") or 0)
+            if declared > max_bytes:
+                raise _too_large(path, max_bytes)
+            chunks, size = [], 0
+            for chunk in response.iter_content(64 * 1024):
+                size += len(chunk)
+                if size > max_bytes:
+                    raise _too_large(path, max_bytes)
+                chunks.append(chunk)
+        except requests.exceptions.RequestException as exc:
+            raise _Retryable(TransportError(f"GET {path}: download interrupted: {_short(exc)}", method="GET", path=path)) from None
+        finally:
+            response.close()
+        return Download(content=b"".join(chunks), headers=dict(response.headers))
+
+    # -- retries -------------------------------------------------------------------------------
+
+    def _with_retries(self, method: str, path: str, attempt_once: t.Callable[[], t.Any]) -> t.Any:
+        attempt = 0
+        while True:
+            try:
+                return attempt_once()
+            except _Retryable as retryable:
+                # A POST may have been acted on unless the server said 429 or we never connected.
+                if method == "POST" and retryable.sent:
+                    raise retryable.error from None
+                if attempt >= self.policy.retries:
+                    raise retryable.error from None
+                delay = self.policy.delay(attempt, retryable.retry_after)
+                attempt += 1
+                self.stats["retries"] += 1
+                self._on_retry(f"{retryable.error.msg}; retry {attempt}/{self.policy.retries} in {delay:.1f} s")
+                self._sleep(delay)
+
+
+def _error_from(response: requests.Response, method: str, path: str) -> CertCtrlError:
+    try:
+        envelope = response.json()["error"]
+        code, what = envelope.get("code"), str(envelope.get("what") or envelope.get("message") or "")
+    except (ValueError, KeyError, TypeError, AttributeError):
+        code, what = None, f"(no error envelope; body starts {response.text[:120]!r})"
+    return api_error(status=response.status_code, code=code, what=what, method=method, path=path, reason=response.reason or "")
+
+
+def _never_connected(exc: Exception) -> bool:
+    """True when the TCP connection was never established, so the server cannot have seen the request."""
+    text = repr(exc)
+    return "NewConnectionError" in text or "Connection refused" in text or "Name or service not known" in text
+
+
+def _short(exc: Exception) -> str:
+    return str(exc).splitlines()[0][:300] if str(exc) else type(exc).__name__
+
+
+def _too_large(path: str, max_bytes: int) -> InvalidResponseError:
+    return InvalidResponseError(f"GET {path}: the download is larger than the {max_bytes} byte limit; refusing it", path=path)
+
+
+__all__ = ["COLLECTION_VERSION", "DEFAULT_API_URL", "USER_AGENT", "CertCtrlClient", "Download", "RetryPolicy", "parse_retry_after"]

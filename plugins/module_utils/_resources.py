@@ -1,0 +1,171 @@
+# Copyright (c) 2026, cjj365.certctrl contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+# PRIVATE to the cjj365.certctrl collection: no compatibility promise for other users.
+# One function per API operation. Modules, the lookup, the inventory and the role all call these,
+# so each path of the contract is written exactly once.
+
+from __future__ import annotations
+
+import typing as t
+
+from ansible_collections.cjj365.certctrl.plugins.module_utils._client import CertCtrlClient, Download
+from ansible_collections.cjj365.certctrl.plugins.module_utils._errors import NotFoundError
+
+ME = "/apiv1/me"
+TERMINAL_ISSUE_STATUSES = frozenset({"SUCCESS", "FAILED", "CANCELLED"})
+BUNDLE_MAX_BYTES = 10 * 1024 * 1024
+
+
+def _or_none(read: t.Callable[[], t.Any]) -> t.Any:
+    try:
+        return read()
+    except NotFoundError:
+        return None
+
+
+# -- ACME accounts ----------------------------------------------------------------------------
+
+
+def list_acme_accounts(client: CertCtrlClient) -> list[dict]:
+    return client.paginate(f"{ME}/acme-accounts")
+
+
+def get_acme_account(client: CertCtrlClient, account_id: int) -> dict | None:
+    return _or_none(lambda: client.get(f"{ME}/acme-accounts/{int(account_id)}"))
+
+
+def find_acme_account(client: CertCtrlClient, name: str) -> dict | None:
+    return next((a for a in list_acme_accounts(client) if a.get("name") == name), None)
+
+
+def create_acme_account(client: CertCtrlClient, body: dict) -> dict:
+    return client.post(f"{ME}/acme-accounts", body)
+
+
+def update_acme_account(client: CertCtrlClient, account_id: int, body: dict) -> dict:
+    return client.put(f"{ME}/acme-accounts/{int(account_id)}", body)
+
+
+def delete_acme_account(client: CertCtrlClient, account_id: int) -> None:
+    client.delete(f"{ME}/acme-accounts/{int(account_id)}")
+
+
+def list_account_certificates(client: CertCtrlClient, account_id: int) -> list[dict]:
+    return client.paginate(f"{ME}/acme-accounts/{int(account_id)}/certificates")
+
+
+# -- certificates -----------------------------------------------------------------------------
+
+
+def list_certificates(client: CertCtrlClient) -> list[dict]:
+    return client.paginate(f"{ME}/certificates")
+
+
+def get_certificate(client: CertCtrlClient, certificate_id: int) -> dict | None:
+    """The full record (with the ``cert`` PEM once issued), or None when it does not exist."""
+    return _or_none(lambda: client.get(f"{ME}/certificates/{int(certificate_id)}"))
+
+
+def find_certificates(client: CertCtrlClient, *, domain_name: str, acct_id: int) -> list[dict]:
+    """Certificates of one account for one domain (natural key), newest first."""
+    return [c for c in list_account_certificates(client, acct_id) if c.get("domain_name") == domain_name]
+
+
+def create_certificate(client: CertCtrlClient, body: dict) -> dict:
+    return client.post(f"{ME}/certificates", {**body, "action": "create"})
+
+
+def certificate_devices(client: CertCtrlClient, certificate_id: int) -> list[dict]:
+    return client.paginate(f"{ME}/certificates/{int(certificate_id)}/devices")
+
+
+def start_issue(client: CertCtrlClient, certificate_id: int) -> dict:
+    """POST .../issues. Answers ``{issue_history_id, status}`` (+ ``cert`` when issued inline)."""
+    return client.post(f"{ME}/certificates/{int(certificate_id)}/issues", {})
+
+
+def issue_history(client: CertCtrlClient, certificate_id: int, *, limit: int = 10) -> list[dict]:
+    """The newest ``limit`` history rows, as the contract's polling guidance reads them."""
+    return client.get(f"{ME}/certificates/{int(certificate_id)}/issues", {"offset": 0, "limit": limit}) or []
+
+
+def in_flight_issue(client: CertCtrlClient, certificate_id: int) -> dict | None:
+    """The newest history row when it is still PENDING/PROCESSING (single in-flight rule)."""
+    rows = issue_history(client, certificate_id, limit=1)
+    if rows and rows[0].get("status") not in TERMINAL_ISSUE_STATUSES:
+        return rows[0]
+    return None
+
+
+# -- devices and assignments ------------------------------------------------------------------
+
+
+def list_devices(client: CertCtrlClient, *, status: str | None = None) -> list[dict]:
+    devices = client.paginate(f"{ME}/devices", {"status": status} if status else None)
+    # Filter here too: the contract does not promise server-side filtering.
+    return [d for d in devices if not status or d.get("status") == status]
+
+
+def get_device(client: CertCtrlClient, device_id: int) -> dict | None:
+    return _or_none(lambda: client.get(f"{ME}/devices/{int(device_id)}"))
+
+
+def get_device_by_public_id(client: CertCtrlClient, device_public_id: str) -> dict | None:
+    return _or_none(lambda: client.get(f"{ME}/devices/by-public-id/{device_public_id}"))
+
+
+def device_certificates(client: CertCtrlClient, device_id: int) -> list[dict]:
+    return client.paginate(f"{ME}/devices/{int(device_id)}/certificates")
+
+
+def device_certificate(client: CertCtrlClient, device_id: int, certificate_id: int) -> dict | None:
+    """One assigned certificate with its PEM: the light read that tells whether a host is current."""
+    return _or_none(lambda: client.get(f"{ME}/devices/{int(device_id)}/certificates/{int(certificate_id)}"))
+
+
+def assign(client: CertCtrlClient, *, certificate_id: int, device_id: int | None = None, device_public_id: str | None = None) -> dict:
+    body: dict[str, t.Any] = {"certificate_id": int(certificate_id)}
+    if device_id is not None:
+        body["device_id"] = int(device_id)
+    else:
+        body["device_public_id"] = device_public_id
+    return client.post(f"{ME}/certificate-assign", body)
+
+
+def unassign(client: CertCtrlClient, *, device_id: int, certificate_id: int) -> None:
+    client.delete(f"{ME}/devices/{int(device_id)}/certificates/{int(certificate_id)}")
+
+
+def download_bundle(client: CertCtrlClient, *, device_id: int, certificate_id: int, max_bytes: int = BUNDLE_MAX_BYTES) -> Download:
+    """The device bundle zip; its PKCS#12 password is in the ``X-Export-Password`` header."""
+    return client.download(f"{ME}/devices/{int(device_id)}/certificates/{int(certificate_id)}/bundle", max_bytes=max_bytes)
+
+
+__all__ = [
+    "TERMINAL_ISSUE_STATUSES",
+    "assign",
+    "certificate_devices",
+    "create_acme_account",
+    "create_certificate",
+    "delete_acme_account",
+    "device_certificate",
+    "device_certificates",
+    "download_bundle",
+    "find_acme_account",
+    "find_certificates",
+    "get_acme_account",
+    "get_certificate",
+    "get_device",
+    "get_device_by_public_id",
+    "in_flight_issue",
+    "issue_history",
+    "list_account_certificates",
+    "list_acme_accounts",
+    "list_certificates",
+    "list_devices",
+    "start_issue",
+    "unassign",
+    "update_acme_account",
+]

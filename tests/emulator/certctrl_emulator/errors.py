@@ -1,0 +1,54 @@
+"""API error type and the numeric codes of the public agent's error_codes.ini."""
+
+INVALID_ARGUMENT = 5000
+INVALID_ENTITY = 5001
+NOT_FOUND = 5003
+MISSING_BODY = 5007
+MISSING_FIELD = 5008
+NOT_IMPLEMENTED = 5010  # used for 405 method not allowed
+RATE_LIMITED = 5013
+CREATE_FAILED = 5014
+UPDATE_FAILED = 5015
+DELETE_FAILED = 5016
+UNEXPECTED_RESULT = 5017
+UNAUTHORIZED = 5018
+JSON_PARSE_ERROR = 5021
+FORBIDDEN = 5022
+
+
+class ApiError(Exception):
+    """An error answered as ``{"error": {"code", "what"}}`` with an HTTP status."""
+
+    def __init__(self, status, code, what, headers=None):
+        super().__init__(what)
+        self.status = status
+        self.code = code
+        self.what = what
+        self.headers = dict(headers or {})
+
+    def body(self):
+        return {"error": {"code": self.code, "what": self.what}}
+
+
+def bad(what):
+    return ApiError(400, INVALID_ARGUMENT, what)
+
+
+def missing(field):
+    return ApiError(400, MISSING_FIELD, "missing field '%s'" % field)
+
+
+def not_found(kind, ident):
+    return ApiError(404, NOT_FOUND, "%s %s not found" % (kind, ident))
+
+
+def forbidden(what):
+    return ApiError(403, FORBIDDEN, what)
+
+
+def conflict(code, what):
+    return ApiError(409, code, what)
+
+
+def unauthorized(what):
+    return ApiError(401, UNAUTHORIZED, what, {"WWW-Authenticate": 'Bearer realm="cert-ctrl"'})
