@@ -11,7 +11,7 @@ from __future__ import annotations
 import typing as t
 
 from ansible_collections.cjj365.certctrl.plugins.module_utils._client import CertCtrlClient, Download
-from ansible_collections.cjj365.certctrl.plugins.module_utils._errors import NotFoundError
+from ansible_collections.cjj365.certctrl.plugins.module_utils._errors import CertCtrlError, NotFoundError
 
 ME = "/apiv1/me"
 TERMINAL_ISSUE_STATUSES = frozenset({"SUCCESS", "FAILED", "CANCELLED"})
@@ -56,6 +56,16 @@ def list_account_certificates(client: CertCtrlClient, account_id: int) -> list[d
     return client.paginate(f"{ME}/acme-accounts/{int(account_id)}/certificates")
 
 
+def resolve_account_id(client: CertCtrlClient, *, acct_id: int | None = None, acme_account: str | None = None) -> int:
+    """The account id from an id or a name; a name that matches nothing is an error naming it."""
+    if acct_id:
+        return int(acct_id)
+    account = find_acme_account(client, acme_account or "")
+    if account is None:
+        raise CertCtrlError(f"no ACME account named {acme_account!r} is visible to this API key")
+    return int(account["id"])
+
+
 # -- certificates -----------------------------------------------------------------------------
 
 
@@ -71,6 +81,27 @@ def get_certificate(client: CertCtrlClient, certificate_id: int) -> dict | None:
 def find_certificates(client: CertCtrlClient, *, domain_name: str, acct_id: int) -> list[dict]:
     """Certificates of one account for one domain (natural key), newest first."""
     return [c for c in list_account_certificates(client, acct_id) if c.get("domain_name") == domain_name]
+
+
+def resolve_certificate(
+    client: CertCtrlClient,
+    *,
+    certificate_id: int | None = None,
+    domain_name: str | None = None,
+    acct_id: int | None = None,
+    acme_account: str | None = None,
+) -> dict:
+    """The full record from an id, or from domain_name + account (the newest when several match)."""
+    if certificate_id:
+        record = get_certificate(client, certificate_id)
+        if record is None:
+            raise CertCtrlError(f"certificate {certificate_id} does not exist or is not visible to this API key", certificate_id=certificate_id)
+        return record
+    account_id = resolve_account_id(client, acct_id=acct_id, acme_account=acme_account)
+    matches = find_certificates(client, domain_name=domain_name or "", acct_id=account_id)
+    if not matches:
+        raise CertCtrlError(f"no certificate for {domain_name!r} in ACME account {account_id}", domain_name=domain_name, acct_id=account_id)
+    return get_certificate(client, matches[0]["id"]) or matches[0]
 
 
 def create_certificate(client: CertCtrlClient, body: dict) -> dict:
@@ -165,6 +196,8 @@ __all__ = [
     "list_acme_accounts",
     "list_certificates",
     "list_devices",
+    "resolve_account_id",
+    "resolve_certificate",
     "start_issue",
     "unassign",
     "update_acme_account",
