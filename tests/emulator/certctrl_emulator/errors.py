@@ -35,11 +35,11 @@ def bad(what):
 
 
 def missing(field):
-    return ApiError(400, MISSING_FIELD, "missing field '%s'" % field)
+    return ApiError(400, MISSING_FIELD, f"missing field '{field}'")
 
 
 def not_found(kind, ident):
-    return ApiError(404, NOT_FOUND, "%s %s not found" % (kind, ident))
+    return ApiError(404, NOT_FOUND, f"{kind} {ident} not found")
 
 
 def forbidden(what):

@@ -28,7 +28,7 @@ def _count(value, field="count"):
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise bad("field '%s': must be a positive integer or null" % field)
+        raise bad(f"field '{field}': must be a positive integer or null")
     return value
 
 
@@ -37,14 +37,14 @@ class Fault:
         allowed = {"path", "method", "kind", "status", "retry_after", "count", "fraction", "delay"}
         unknown = sorted(set(spec) - allowed)
         if unknown:
-            raise bad("unknown field(s): %s" % ", ".join(unknown))
+            raise bad("unknown field(s): {}".format(", ".join(unknown)))
         self.kind = spec.get("kind")
         if self.kind not in FAULT_KINDS:
-            raise bad("field 'kind': must be one of %s" % ", ".join(FAULT_KINDS))
+            raise bad("field 'kind': must be one of {}".format(", ".join(FAULT_KINDS)))
         try:
             self.path = re.compile(spec.get("path") or ".*")
         except re.error as exc:
-            raise bad("field 'path': invalid regex: %s" % exc)
+            raise bad(f"field 'path': invalid regex: {exc}") from None
         method = spec.get("method")
         self.method = method.upper() if isinstance(method, str) and method else None
         self.status = int(spec.get("status") or 503)
@@ -111,10 +111,10 @@ class Faults:
     def add_bundle(self, spec):
         unknown = sorted(set(spec) - {"kind", "certificate_id", "count"})
         if unknown:
-            raise bad("unknown field(s): %s" % ", ".join(unknown))
+            raise bad("unknown field(s): {}".format(", ".join(unknown)))
         kind = spec.get("kind")
         if kind not in BUNDLE_KINDS:
-            raise bad("field 'kind': must be one of %s" % ", ".join(BUNDLE_KINDS))
+            raise bad("field 'kind': must be one of {}".format(", ".join(BUNDLE_KINDS)))
         cid = spec.get("certificate_id")
         if cid is not None and (isinstance(cid, bool) or not isinstance(cid, int)):
             raise bad("field 'certificate_id': must be an integer or null")
@@ -169,7 +169,7 @@ class RateLimiter:
             while q and q[0] <= now - self.window:
                 q.popleft()
             if len(q) >= self.limit:
-                return max(1, int(math.ceil(q[0] + self.window - now)))
+                return max(1, math.ceil(q[0] + self.window - now))
             q.append(now)
             return None
 
@@ -180,4 +180,4 @@ def parse_rate(text):
         n, s = str(text).split("/", 1)
         return int(n), float(s)
     except ValueError:
-        raise ValueError("--rate-limit must look like N/SECONDS, e.g. 10/1")
+        raise ValueError("--rate-limit must look like N/SECONDS, e.g. 10/1") from None

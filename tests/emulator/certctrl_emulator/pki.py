@@ -23,9 +23,7 @@ def new_key(algorithm="ECDSA", rsa_bits=None, ec_curve=None):
 
 
 def key_pem(key):
-    return key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    ).decode()
+    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()).decode()
 
 
 def load_key(pem):
@@ -103,9 +101,7 @@ def make_ca(common_name, issuer_key=None, issuer_cert=None, days=3650, organizat
     )
     signer = issuer_key or key
     if issuer_cert is not None:
-        builder = builder.add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_key.public_key()), critical=False
-        )
+        builder = builder.add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_key.public_key()), critical=False)
     cert = builder.sign(signer, hashes.SHA256())
     return key, cert
 
@@ -158,17 +154,23 @@ def sign_leaf(issuer_key, issuer_cert, key, domain, sans, fields=None, not_befor
 
 
 def make_csr(key, domain, sans, fields=None):
-    csr = (
-        x509.CertificateSigningRequestBuilder()
-        .subject_name(_name(domain, fields))
-        .add_extension(_san(sans), critical=False)
-        .sign(key, hashes.SHA256())
-    )
+    csr = x509.CertificateSigningRequestBuilder().subject_name(_name(domain, fields)).add_extension(_san(sans), critical=False).sign(key, hashes.SHA256())
     return csr.public_bytes(serialization.Encoding.PEM).decode()
 
 
-def issue(issuer_key_pem, issuer_cert_pem, chain_pems, *, domain, sans, key_algorithm, rsa_bits=None, ec_curve=None,
-          valid_seconds=7776000, fields=None):
+def issue(
+    issuer_key_pem,
+    issuer_cert_pem,
+    chain_pems,
+    *,
+    domain,
+    sans,
+    key_algorithm,
+    rsa_bits=None,
+    ec_curve=None,
+    valid_seconds=7776000,
+    fields=None,
+):
     """Issue a new leaf with a NEW key. Returns dict(key_pem, cert (leaf+chain PEM), der_b64, serial, csr)."""
     import base64
 
@@ -207,8 +209,14 @@ def server_tls_files(directory):
         return ca_file, cert_file, key_file
     ca_key, ca_cert = make_ca("cert-ctrl emulator local CA")
     key = new_key("ECDSA")
-    leaf = sign_leaf(ca_key, ca_cert, key, "localhost", ["localhost", "127.0.0.1", "::1"],
-                     not_after=utcnow() + datetime.timedelta(days=825))
+    leaf = sign_leaf(
+        ca_key,
+        ca_cert,
+        key,
+        "localhost",
+        ["localhost", "127.0.0.1", "::1"],
+        not_after=utcnow() + datetime.timedelta(days=825),
+    )
     _write(os.path.join(directory, "ca.key"), key_pem(ca_key), 0o600)
     _write(key_file, key_pem(key), 0o600)
     _write(cert_file, cert_pem(leaf) + cert_pem(ca_cert), 0o644)

@@ -13,7 +13,7 @@ _SCOPE_RE = re.compile(r"^([a-z_]+):(\*|\d+)\[([a-z*,\s]+)\]$")
 
 
 class Scope:
-    __slots__ = ("resource", "ident", "actions")
+    __slots__ = ("actions", "ident", "resource")
 
     def __init__(self, resource, ident, actions):
         self.resource = resource
@@ -34,13 +34,13 @@ def parse_scope(text):
         raise ValueError("scope must be a string")
     m = _SCOPE_RE.match(text.strip())
     if not m:
-        raise ValueError("scope %r is not of the form resource:id[actions]" % text)
+        raise ValueError(f"scope {text!r} is not of the form resource:id[actions]")
     resource, ident, actions = m.group(1), m.group(2), [a.strip() for a in m.group(3).split(",") if a.strip()]
     if resource not in RESOURCES:
-        raise ValueError("scope %r: unknown resource %r (accepted: %s)" % (text, resource, ", ".join(RESOURCES)))
+        raise ValueError("scope {!r}: unknown resource {!r} (accepted: {})".format(text, resource, ", ".join(RESOURCES)))
     for a in actions:
         if a not in ACTIONS:
-            raise ValueError("scope %r: unknown action %r (accepted: read, write, *)" % (text, a))
+            raise ValueError(f"scope {text!r}: unknown action {a!r} (accepted: read, write, *)")
     return Scope(resource, ident, frozenset(actions))
 
 
@@ -55,14 +55,14 @@ def has(scopes, resource, ident, action):
 def require(scopes, resource, ident, action):
     """Raise 403 naming the missing scope, e.g. ``certificates:42[read]``."""
     if not has(scopes, resource, ident, action):
-        raise forbidden("API key lacks scope %s:%s[%s]" % (resource, "*" if ident is None else ident, action))
+        raise forbidden("API key lacks scope {}:{}[{}]".format(resource, "*" if ident is None else ident, action))
 
 
 def readable_filter(scopes, resource):
     """For list endpoints: a predicate over ids, or 403 when the key has no read scope at all on the type."""
     mine = [s for s in scopes if s.resource == resource and ("*" in s.actions or "read" in s.actions)]
     if not mine:
-        raise forbidden("API key lacks scope %s:*[read]" % resource)
+        raise forbidden(f"API key lacks scope {resource}:*[read]")
     if any(s.ident == "*" for s in mine):
         return lambda _ident: True
     allowed = {s.ident for s in mine}

@@ -93,13 +93,13 @@ class Store:
 
     def insert(self, table, values):
         cols = ", ".join(values)
-        marks = ", ".join("?" for _ in values)
-        return self.run("INSERT INTO %s (%s) VALUES (%s)" % (table, cols, marks), tuple(values.values()))
+        marks = ", ".join("?" for _v in values)
+        return self.run(f"INSERT INTO {table} ({cols}) VALUES ({marks})", tuple(values.values()))
 
     def update(self, table, ident, values):
         if values:
-            sets = ", ".join("%s = ?" % k for k in values)
-            self.run("UPDATE %s SET %s WHERE id = ?" % (table, sets), tuple(values.values()) + (ident,))
+            sets = ", ".join(f"{k} = ?" for k in values)
+            self.run(f"UPDATE {table} SET {sets} WHERE id = ?", (*tuple(values.values()), ident))
 
     def meta_get(self, key):
         row = self.one("SELECT v FROM meta WHERE k = ?", (key,))

@@ -30,7 +30,7 @@ def parse_json(raw, ignore=False):
     except (ValueError, UnicodeDecodeError) as exc:
         if ignore:
             return {}
-        raise ApiError(400, JSON_PARSE_ERROR, "malformed JSON body: %s" % exc)
+        raise ApiError(400, JSON_PARSE_ERROR, f"malformed JSON body: {exc}") from None
     if not isinstance(body, dict):
         if ignore:
             return {}
@@ -41,7 +41,7 @@ def parse_json(raw, ignore=False):
 def reject_unknown(body, allowed):
     unknown = sorted(set(body) - set(allowed))
     if unknown:
-        raise bad("unknown field(s): %s (accepted: %s)" % (", ".join(unknown), ", ".join(sorted(allowed))))
+        raise bad("unknown field(s): {} (accepted: {})".format(", ".join(unknown), ", ".join(sorted(allowed))))
 
 
 def req(body, field):
@@ -52,33 +52,33 @@ def req(body, field):
 
 def integer(value, field, minimum=None):
     if isinstance(value, bool) or not isinstance(value, int):
-        raise bad("field '%s': must be an integer" % field)
+        raise bad(f"field '{field}': must be an integer")
     if minimum is not None and value < minimum:
-        raise bad("field '%s': must be >= %d" % (field, minimum))
+        raise bad(f"field '{field}': must be >= {minimum}")
     return value
 
 
 def string(value, field, max_len=255, allow_empty=True):
     if not isinstance(value, str):
-        raise bad("field '%s': must be a string" % field)
+        raise bad(f"field '{field}': must be a string")
     if not allow_empty and not value.strip():
-        raise bad("field '%s': must not be empty" % field)
+        raise bad(f"field '{field}': must not be empty")
     if len(value) > max_len:
-        raise bad("field '%s': longer than %d characters" % (field, max_len))
+        raise bad(f"field '{field}': longer than {max_len} characters")
     return value
 
 
 def choice(value, field, choices):
     if value not in choices:
-        raise bad("field '%s': %r is not one of %s" % (field, value, ", ".join(choices)))
+        raise bad("field '{}': {!r} is not one of {}".format(field, value, ", ".join(str(c) for c in choices)))
     return value
 
 
 def hostname(value, field):
     if not isinstance(value, str):
-        raise bad("field '%s': must be a string" % field)
+        raise bad(f"field '{field}': must be a string")
     if not is_hostname(value):
-        raise bad("field '%s': '%s' is not a valid hostname" % (field, value))
+        raise bad(f"field '{field}': '{value}' is not a valid hostname")
     return value
 
 
@@ -92,10 +92,10 @@ def page(query):
             continue
         text = values[-1].strip()
         if not re.fullmatch(r"-?\d+", text):
-            raise bad("query parameter '%s': '%s' is not an integer" % (name, values[-1]))
+            raise bad(f"query parameter '{name}': '{values[-1]}' is not an integer")
         n = int(text)
         if n < lo or (hi is not None and n > hi):
-            rng = ">= %d" % lo if hi is None else "between %d and %d" % (lo, hi)
-            raise bad("query parameter '%s': must be %s, got %d" % (name, rng, n))
+            rng = f">= {lo}" if hi is None else f"between {lo} and {hi}"
+            raise bad(f"query parameter '{name}': must be {rng}, got {n}")
         out[name] = n
     return out["offset"], out["limit"]

@@ -1,0 +1,5 @@
+import sys
+
+from .testing import main
+
+sys.exit(main())

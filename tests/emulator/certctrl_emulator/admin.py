@@ -1,0 +1,134 @@
+"""Operator endpoints under /_admin (admin token only): counters, request log, faults, rate limit, issuance."""
+
+import json
+import secrets
+import uuid
+
+from . import scopes as scopes_mod
+from . import validate as v
+from . import worker
+from .app import no_content, ok
+from .common import history_out
+from .errors import CREATE_FAILED, bad, conflict, not_found
+from .store import now_ms
+
+
+def counters(req):
+    return ok(req.app.counters())
+
+
+def requests_log(req):
+    return ok(req.app.requests())
+
+
+def reset(req):
+    req.app.reset_counters()
+    return ok({"reset": True})
+
+
+def add_fault(req):
+    return ok(req.app.faults.add(v.parse_json(req.raw)), 201)
+
+
+def list_faults(req):
+    with req.app.faults.lock:
+        return ok(
+            {
+                "faults": [f.describe() for f in req.app.faults.rules],
+                "bundle_faults": [dict(r) for r in req.app.faults.bundle_rules],
+            }
+        )
+
+
+def clear_faults(req):
+    req.app.faults.clear()
+    return no_content()
+
+
+def add_bundle_fault(req):
+    return ok(req.app.faults.add_bundle(v.parse_json(req.raw)), 201)
+
+
+def clear_bundle_faults(req):
+    req.app.faults.clear_bundle()
+    return no_content()
+
+
+def rate_limit(req):
+    body = v.parse_json(req.raw)
+    v.reject_unknown(body, ("limit", "window"))
+    req.app.limiter.configure(body.get("limit"), body.get("window"))
+    return ok({"limit": req.app.limiter.limit, "window": req.app.limiter.window})
+
+
+def issuance(req):
+    body = v.parse_json(req.raw)
+    v.reject_unknown(body, ("delay", "fail_domain"))
+    if body.get("delay") is not None:
+        delay = body["delay"]
+        if isinstance(delay, bool) or not isinstance(delay, (int, float)) or delay < 0:
+            raise bad("field 'delay': must be a number of seconds >= 0")
+        req.app.issue_delay = float(delay)
+    if "fail_domain" in body:
+        req.app.set_fail_domain(body["fail_domain"])
+    fail = req.app.fail_domain.pattern if req.app.fail_domain else None
+    return ok({"delay": req.app.issue_delay, "fail_domain": fail})
+
+
+def cancel_issue(req):
+    cid, hid = int(req.params[0]), int(req.params[1])
+    row = worker.cancel(req.app, cid, hid)
+    if row is None:
+        raise not_found(f"issue history row {hid} of certificate", cid)
+    return ok(history_out(row))
+
+
+def create_api_key(req):
+    body = v.parse_json(req.raw)
+    v.reject_unknown(body, ("name", "scopes", "user_id", "token"))
+    name = v.string(v.req(body, "name"), "name", 64, allow_empty=False)
+    scopes = v.req(body, "scopes")
+    if not isinstance(scopes, list):
+        raise bad("field 'scopes': must be a list of resource:id[actions] strings")
+    for i, s in enumerate(scopes):
+        try:
+            scopes_mod.parse_scope(s)
+        except ValueError as exc:
+            raise bad(f"field 'scopes[{i}]': {exc}") from None
+    user_id = v.integer(body.get("user_id", 1), "user_id", 1)
+    token = body.get("token") or "ak_" + secrets.token_hex(16)
+    st = req.app.store
+    with st.lock:
+        if st.one("SELECT id FROM api_keys WHERE name = ? OR token = ?", (name, token)):
+            raise conflict(CREATE_FAILED, f"API key named '{name}' (or that token) already exists")
+        st.insert("api_keys", {"name": name, "token": token, "user_id": user_id, "scopes": json.dumps(scopes)})
+    return ok({"name": name, "token": token, "scopes": scopes, "user_id": user_id}, 201)
+
+
+def create_devices(req):
+    body = v.parse_json(req.raw)
+    v.reject_unknown(body, ("count", "name_prefix", "status", "platform", "user_id", "model"))
+    count = v.integer(body.get("count", 1), "count", 1)
+    if count > 100000:
+        raise bad("field 'count': at most 100000")
+    prefix = v.string(body.get("name_prefix") or "dev", "name_prefix", 48)
+    status = v.choice(body.get("status") or "ACTIVE", "status", ("ACTIVE", "REVOKED", "LOST"))
+    platform = v.string(body.get("platform") or "Linux", "platform", 32)
+    model = v.string(body.get("model") or "", "model", 64)
+    user_id = v.integer(body.get("user_id", 1), "user_id", 1)
+    st = req.app.store
+    now = now_ms()
+    with st.lock:
+        start = (st.one("SELECT COALESCE(MAX(id), 0) AS m FROM devices")["m"] or 0) + 1
+        seq = st.one("SELECT seq FROM sqlite_sequence WHERE name = 'devices'")
+        start = max(start, (seq["seq"] if seq else 0) + 1)
+        rows = [(start + i, user_id, str(uuid.uuid4()), f"{prefix}{start + i}", status, platform, model, now) for i in range(count)]
+        st.many(
+            "INSERT INTO devices (id, user_id, device_public_id, name, status, platform, model, created_at) " "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            rows,
+        )
+    return ok({"ids": [r[0] for r in rows]}, 201)
+
+
+def info(req):
+    return ok(req.app.info())

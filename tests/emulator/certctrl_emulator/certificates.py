@@ -1,0 +1,129 @@
+"""Certificates: /apiv1/me/certificates and issuance."""
+
+import json
+import uuid
+
+from . import validate as v
+from . import worker
+from .app import ok
+from .common import cert_out, device_out, history_out, owned, paginate, visible
+from .errors import bad
+from .store import now_s
+
+FIELDS = (
+    "domain_name",
+    "sans",
+    "acct_id",
+    "action",
+    "key_algorithm",
+    "policy",
+    "organization",
+    "organizational_unit",
+    "country",
+    "state",
+    "locality",
+)
+POLICIES = ("HYBRID", "MASTER_ONLY", "DEVICE_REQUIRED")
+SUBJECT_FIELDS = ("organization", "organizational_unit", "state", "locality")
+
+
+def _clean(req, body):
+    v.reject_unknown(body, FIELDS)
+    domain = v.hostname(v.req(body, "domain_name"), "domain_name")
+    acct_id = v.integer(v.req(body, "acct_id"), "acct_id", 1)
+    action = v.req(body, "action")
+    if action != "create":
+        raise bad(f"field 'action': must be \"create\", got {action!r}")
+    sans = body.get("sans")
+    if sans is None:
+        sans = [domain]
+    if not isinstance(sans, list) or not sans:
+        raise bad("field 'sans': must be a non-empty list of hostnames")
+    if len(sans) > 100:
+        raise bad("field 'sans': at most 100 names")
+    seen = set()
+    for i, name in enumerate(sans):
+        v.hostname(name, f"sans[{i}]")
+        if name.lower() in seen:
+            raise bad(f"field 'sans[{i}]': '{name}' is listed twice")
+        seen.add(name.lower())
+    if domain.lower() not in seen:
+        raise bad(f"field 'sans': sans must include domain_name '{domain}'")
+    account = req.app.store.one("SELECT * FROM acme_accounts WHERE id = ? AND user_id = ?", (acct_id, req.user_id))
+    if account is None:
+        raise bad(f"field 'acct_id': ACME account {acct_id} not found")
+    key_alg = body.get("key_algorithm")
+    if key_alg is None:
+        key_alg = account["leaf_key_algorithm"] or "ECDSA"
+    v.choice(key_alg, "key_algorithm", ("RSA", "ECDSA"))
+    policy = v.choice(body.get("policy") if body.get("policy") is not None else "HYBRID", "policy", POLICIES)
+    out = {
+        "domain_name": domain,
+        "acct_id": acct_id,
+        "sans": json.dumps(sans),
+        "key_algorithm": key_alg,
+        "key_dist_policy": policy,
+        "server_decrypt_export": 0 if policy == "DEVICE_REQUIRED" else 1,
+        "self_signed": 1 if account["provider"] == "SELF_CA" else 0,
+    }
+    for f in SUBJECT_FIELDS:
+        out[f] = v.string(body[f], f, 64) if body.get(f) is not None else ""
+    country = body.get("country")
+    if country is not None and country != "":
+        v.string(country, "country", 2)
+        if len(country) != 2 or not country.isalpha() or not country.isascii():
+            raise bad(f"field 'country': '{country}' is not an ISO-3166 alpha-2 code")
+        country = country.upper()
+    out["country"] = country or ""
+    return out
+
+
+def list_certificates(req):
+    rows = req.app.store.all("SELECT * FROM certificates WHERE user_id = ?", (req.user_id,))
+    return ok([cert_out(r, heavy=False) for r in paginate(req, visible(req, "certificates", rows))])
+
+
+def create_certificate(req):
+    req.need("certificates", None, "write")
+    values = _clean(req, v.parse_json(req.raw))
+    now = now_s()
+    values.update(user_id=req.user_id, created_at=now, updated_at=now, public_id=str(uuid.uuid4()))
+    ident = req.app.store.insert("certificates", values)
+    return ok(cert_out(owned(req, "certificates", ident, "certificate")), 201)
+
+
+def _cert(req, action="read"):
+    ident = int(req.params[0])
+    req.need("certificates", ident, action)
+    return owned(req, "certificates", ident, "certificate")
+
+
+def get_certificate(req):
+    return ok(cert_out(_cert(req)))
+
+
+def export_certificate(req):
+    return ok(cert_out(_cert(req)))
+
+
+def certificate_devices(req):
+    cert = _cert(req)
+    rows = req.app.store.all(
+        "SELECT d.* FROM devices d JOIN assignments a ON a.device_id = d.id WHERE a.certificate_id = ? AND d.user_id = ?",
+        (cert["id"], req.user_id),
+    )
+    return ok([device_out(r) for r in paginate(req, visible(req, "devices", rows))])
+
+
+def list_issues(req):
+    cert = _cert(req)
+    rows = req.app.store.all("SELECT * FROM issue_history WHERE cert_record_id = ?", (cert["id"],))
+    return ok([history_out(r) for r in paginate(req, rows)])
+
+
+def post_issue(req):
+    ident = int(req.params[0])
+    req.need("certificates", ident, "write")
+    v.parse_json(req.raw, ignore=True)  # the body is ignored (send {})
+    cert = owned(req, "certificates", ident, "certificate")
+    return ok(worker.start_issue(req.app, cert))

@@ -1,0 +1,148 @@
+"""Devices, assignment and the device bundle: /apiv1/me/devices, /apiv1/me/certificate-assign."""
+
+from . import bundle as bundle_mod
+from . import validate as v
+from .app import Resp, no_content, ok
+from .common import cert_out, device_out, owned, paginate, visible
+from .errors import INVALID_ENTITY, bad, conflict, forbidden, missing, not_found
+from .store import now_ms
+
+STATUSES = ("ACTIVE", "REVOKED", "LOST")
+
+
+def list_devices(req):
+    status = (req.query.get("status") or [None])[-1]
+    if status is not None and status not in STATUSES:
+        raise bad("query parameter 'status': '{}' is not one of {}".format(status, ", ".join(STATUSES)))
+    sql, args = "SELECT * FROM devices WHERE user_id = ?", [req.user_id]
+    if status:
+        sql += " AND status = ?"
+        args.append(status)
+    rows = req.app.store.all(sql, tuple(args))
+    return ok([device_out(r) for r in paginate(req, visible(req, "devices", rows))])
+
+
+def _device(req, action="read"):
+    ident = int(req.params[0])
+    req.need("devices", ident, action)
+    return owned(req, "devices", ident, "device")
+
+
+def get_device(req):
+    return ok(device_out(_device(req)))
+
+
+def device_by_public_id(req):
+    public_id = req.params[0]
+    row = req.app.store.one("SELECT * FROM devices WHERE device_public_id = ? AND user_id = ?", (public_id, req.user_id))
+    if row is None:
+        raise not_found("device", public_id)
+    req.need("devices", row["id"], "read")
+    return ok(device_out(row))
+
+
+def device_certificates(req):
+    device = _device(req)
+    rows = req.app.store.all(
+        "SELECT c.* FROM certificates c JOIN assignments a ON a.certificate_id = c.id " "WHERE a.device_id = ? AND c.user_id = ?",
+        (device["id"], req.user_id),
+    )
+    return ok([cert_out(r, heavy=False) for r in paginate(req, visible(req, "certificates", rows))])
+
+
+def _assigned_cert(req):
+    device = _device(req)
+    cid = int(req.params[1])
+    req.need("certificates", cid, "read")
+    cert = owned(req, "certificates", cid, "certificate")
+    if not req.app.store.one("SELECT 1 AS x FROM assignments WHERE device_id = ? AND certificate_id = ?", (device["id"], cid)):
+        raise not_found(f"certificate {cid} assigned to device", device["id"])
+    return device, cert
+
+
+def device_certificate(req):
+    _device_row, cert = _assigned_cert(req)
+    return ok(cert_out(cert))
+
+
+def device_bundle(req):
+    device, cert = _assigned_cert(req)
+    if device["status"] != "ACTIVE":
+        raise forbidden("device {} is {}; bundles are served to ACTIVE devices only".format(device["id"], device["status"]))
+    if not cert["cert"] or not cert["key_pem"]:
+        raise conflict(INVALID_ENTITY, "certificate {} has never been issued".format(cert["id"]))
+    if cert["key_dist_policy"] == "DEVICE_REQUIRED":
+        raise forbidden("certificate {} has policy DEVICE_REQUIRED: the server cannot export its private key".format(cert["id"]))
+    st = req.app.store
+    account = st.one("SELECT * FROM acme_accounts WHERE id = ?", (cert["acct_id"],))
+    if account and account["provider"] == "SELF_CA":
+        ca = st.one("SELECT key_pem, cert_pem FROM cas WHERE id = ?", (account["ca_id"],)) or {}
+        issuer = (ca.get("key_pem"), ca.get("cert_pem"))
+    else:
+        issuer = (req.app.acme_pki["int_key"], req.app.acme_pki["int_cert"])
+    fault = req.app.faults.match_bundle(cert["id"])
+    body, stream, length, pw = bundle_mod.build(cert, issuer, fault, req.app.workdir)
+    headers = {
+        "Content-Disposition": 'attachment; filename="cert-{}.zip"'.format(cert["id"]),
+        "X-Export-Password": pw,
+        "Cache-Control": "no-store",
+    }
+    return Resp(200, body or b"", ctype="application/zip", headers=headers, stream=stream, length=length)
+
+
+def _assign_target(req):
+    body = v.parse_json(req.raw)
+    v.reject_unknown(body, ("certificate_id", "device_id", "device_public_id"))
+    cid = v.integer(v.req(body, "certificate_id"), "certificate_id", 1)
+    st = req.app.store
+    device = None
+    if body.get("device_id") is not None:
+        did = v.integer(body["device_id"], "device_id", 1)
+        device = st.one("SELECT * FROM devices WHERE id = ? AND user_id = ?", (did, req.user_id))
+        if device is None:
+            raise not_found("device", did)
+    if body.get("device_public_id") is not None:
+        pid = v.string(body["device_public_id"], "device_public_id", 64, allow_empty=False)
+        by_pid = st.one("SELECT * FROM devices WHERE device_public_id = ? AND user_id = ?", (pid, req.user_id))
+        if by_pid is None:
+            raise not_found("device", pid)
+        if device is not None and device["id"] != by_pid["id"]:
+            raise bad("field 'device_public_id': does not match device_id {}".format(device["id"]))
+        device = by_pid
+    if device is None:
+        raise missing("device_id' or 'device_public_id")
+    return cid, device
+
+
+def assign(req):
+    cid, device = _assign_target(req)
+    req.need("devices", device["id"], "write")
+    req.need("certificates", cid, "read")
+    owned(req, "certificates", cid, "certificate")
+    st = req.app.store
+    with st.lock:
+        exists = st.one("SELECT 1 AS x FROM assignments WHERE device_id = ? AND certificate_id = ?", (device["id"], cid))
+        if not exists:
+            st.insert("assignments", {"device_id": device["id"], "certificate_id": cid, "created_at": now_ms()})
+    return ok(
+        {
+            "certificate_id": cid,
+            "device_id": device["id"],
+            "device_public_id": device["device_public_id"],
+            "already_assigned": bool(exists),
+            "message": "already assigned" if exists else "assigned",
+        }
+    )
+
+
+def unassign(req):
+    device = _device(req, "write")
+    cid = int(req.params[1])
+    req.need("certificates", cid, "read")
+    owned(req, "certificates", cid, "certificate")
+    st = req.app.store
+    with st.lock:
+        if not st.one("SELECT 1 AS x FROM assignments WHERE device_id = ? AND certificate_id = ?", (device["id"], cid)):
+            raise not_found(f"certificate {cid} assigned to device", device["id"])
+        st.run("DELETE FROM assignments WHERE device_id = ? AND certificate_id = ?", (device["id"], cid))
+    return no_content()

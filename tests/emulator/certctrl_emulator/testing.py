@@ -1,0 +1,195 @@
+"""Fixture API used by every test suite of the project: an in-process emulator and a small admin client.
+
+with Emulator() as emu:
+    requests.get(emu.base_url + "/apiv1/me/devices", headers={"Authorization": "Bearer " + emu.token()},
+                 verify=emu.ca_file)
+"""
+
+import json
+import os
+import shutil
+import ssl
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+
+from .instance import Instance
+
+
+class AdminClient:
+    """Stdlib (urllib) client of /_admin. Uses the plain HTTP listener when there is one."""
+
+    def __init__(self, base_url, admin_token, ca_file=None, timeout=30):
+        self.base_url = base_url.rstrip("/")
+        self.admin_token = admin_token
+        self.timeout = timeout
+        self._ctx = ssl.create_default_context(cafile=ca_file) if base_url.startswith("https") else None
+
+    def call(self, method, path, body=None):
+        data = None if body is None else json.dumps(body).encode()
+        req = urllib.request.Request(self.base_url + path, data=data, method=method)
+        req.add_header("Authorization", "Bearer " + self.admin_token)
+        if data is not None:
+            req.add_header("Content-Type", "application/json")
+        try:
+            with urllib.request.urlopen(req, timeout=self.timeout, context=self._ctx) as resp:
+                raw = resp.read()
+        except urllib.error.HTTPError as exc:
+            raw = exc.read()
+            try:
+                what = json.loads(raw)["error"]["what"]
+            except (ValueError, KeyError, TypeError):
+                what = raw[:200]
+            raise RuntimeError(f"admin {method} {path} -> {exc.code}: {what}") from None
+        return json.loads(raw)["data"] if raw else None
+
+    def info(self) -> dict:
+        return self.call("GET", "/_admin/info")
+
+    def counters(self) -> dict:
+        return self.call("GET", "/_admin/counters")
+
+    def requests(self) -> list:
+        return self.call("GET", "/_admin/requests")
+
+    def reset(self):
+        self.call("POST", "/_admin/reset", {})
+
+    def add_fault(self, **spec):
+        return self.call("POST", "/_admin/faults", spec)
+
+    def clear_faults(self):
+        self.call("DELETE", "/_admin/faults")
+
+    def add_bundle_fault(self, kind, certificate_id=None, count=None):
+        return self.call("POST", "/_admin/bundle-faults", {"kind": kind, "certificate_id": certificate_id, "count": count})
+
+    def clear_bundle_faults(self):
+        self.call("DELETE", "/_admin/bundle-faults")
+
+    def set_rate_limit(self, limit, window):
+        return self.call("POST", "/_admin/rate-limit", {"limit": limit, "window": window})
+
+    def configure_issuance(self, delay=None, fail_domain=None):
+        """``delay`` None keeps the current delay; ``fail_domain`` None (or "") clears the rule."""
+        body = {"fail_domain": fail_domain}
+        if delay is not None:
+            body["delay"] = delay
+        return self.call("POST", "/_admin/issuance", body)
+
+    def cancel_issue(self, certificate_id, issue_history_id):
+        return self.call("POST", f"/_admin/certificates/{certificate_id}/issues/{issue_history_id}/cancel", {})
+
+    def create_api_key(self, name, scopes, user_id=1) -> str:
+        return self.call("POST", "/_admin/api-keys", {"name": name, "scopes": list(scopes), "user_id": user_id})["token"]
+
+    def create_devices(self, count, name_prefix="dev", status="ACTIVE", platform="Linux", user_id=1) -> list:
+        body = {"count": count, "name_prefix": name_prefix, "status": status, "platform": platform, "user_id": user_id}
+        return self.call("POST", "/_admin/devices", body)["ids"]
+
+
+class Emulator:
+    """An in-process emulator on background threads (HTTPS with a generated CA by default)."""
+
+    def __init__(self, *, tls=True, seed=None, db=None, issue_delay=0.2, fail_domain=None, rate_limit=None, workdir=None):
+        self.tls = tls
+        self.seed = seed
+        self.db = db
+        self.issue_delay = issue_delay
+        self.fail_domain = fail_domain
+        self.rate_limit = rate_limit
+        self._own_workdir = workdir is None
+        self.workdir = workdir
+        self.instance = None
+        self.base_url = self.http_url = self.ca_file = self.admin_token = None
+        self.info = None
+        self.admin = None
+
+    def start(self) -> "Emulator":
+        if self.workdir is None:
+            self.workdir = tempfile.mkdtemp(prefix="certctrl-emu-")
+        os.makedirs(self.workdir, exist_ok=True)
+        rate = self.rate_limit
+        if isinstance(rate, str):
+            from .faults import parse_rate
+
+            rate = parse_rate(rate)
+        self.instance = Instance(
+            db=self.db,
+            seed=self.seed,
+            info_file=os.path.join(self.workdir, "info.json"),
+            tls_dir=os.path.join(self.workdir, "tls") if self.tls else None,
+            issue_delay=self.issue_delay,
+            fail_domain=self.fail_domain,
+            rate_limit=rate,
+            request_log=os.path.join(self.workdir, "requests.jsonl"),
+            workdir=self.workdir,
+        ).start()
+        self.info = self.instance.info
+        self.base_url = self.info["base_url"]
+        self.http_url = self.info.get("http_url")
+        self.ca_file = self.info.get("ca_file")
+        self.admin_token = self.info["admin_token"]
+        self.admin = AdminClient(self.http_url or self.base_url, self.admin_token)
+        return self
+
+    def stop(self):
+        if self.instance is not None:
+            self.instance.stop()
+            self.instance = None
+        if self._own_workdir and self.workdir:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+            self.workdir = None
+
+    def token(self, name="full") -> str:
+        key = self.info["api_keys"].get(name)
+        if key is not None:
+            return key["token"]
+        if self.instance is not None:
+            row = self.instance.app.store.one("SELECT token FROM api_keys WHERE name = ?", (name,))
+            if row:
+                return row["token"]
+        raise KeyError(f"no API key named {name!r}")
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+
+def start_subprocess(args, workdir, timeout=20):
+    """Run the ``certctrl-emulator`` console script with ``args`` (plus ``--info-file`` in ``workdir`` unless
+    given); wait for the info file. Returns (Popen, info dict). The caller terminates the process."""
+    args = list(args)
+    os.makedirs(workdir, exist_ok=True)
+    if "--info-file" in args:
+        info_file = args[args.index("--info-file") + 1]
+    else:
+        info_file = os.path.join(workdir, "info.json")
+        args += ["--info-file", info_file]
+    if os.path.exists(info_file):
+        os.unlink(info_file)
+    exe = shutil.which("certctrl-emulator", path=os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", ""))
+    cmd = [exe] if exe else [sys.executable, "-m", "certctrl_emulator"]
+    proc = subprocess.Popen(cmd + args, cwd=workdir, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if os.path.exists(info_file):
+            with open(info_file) as fh:
+                return proc, json.load(fh)
+        if proc.poll() is not None:
+            _out, err = proc.communicate()
+            raise RuntimeError("certctrl-emulator exited with {}: {}".format(proc.returncode, err.decode(errors="replace")))
+        time.sleep(0.02)
+    proc.kill()
+    raise RuntimeError(f"certctrl-emulator did not write {info_file} within {timeout}s")
+
+
+def main(argv=None):
+    from .cli import main as cli_main
+
+    return cli_main(argv)
