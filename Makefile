@@ -1,0 +1,68 @@
+# The project's vocabulary. `make demo` and `make test` do their own set-up on a fresh machine.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+COLLECTIONS := $(CURDIR)/.cache/collections
+STAMP := $(VENV)/.setup-stamp
+export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
+export ANSIBLE_HOME := $(CURDIR)/.cache/ansible-home
+PYTEST := $(BIN)/python -m pytest -p no:cacheprovider -q
+
+.PHONY: setup demo test test-emulator test-unit test-integration test-molecule lint sanity docs-lint changelog-lint build bench clean
+
+setup: $(STAMP) $(COLLECTIONS)/ansible_collections/cjj365/certctrl
+
+$(STAMP): requirements-dev.txt tests/emulator/pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --disable-pip-version-check -r requirements-dev.txt
+	$(BIN)/python -m pip install -q --disable-pip-version-check -e tests/emulator
+	touch $@
+
+# The checkout, importable as ansible_collections.cjj365.certctrl wherever it was cloned.
+$(COLLECTIONS)/ansible_collections/cjj365/certctrl:
+	mkdir -p $(dir $@)
+	ln -sfn $(CURDIR) $@
+
+demo: setup
+	$(BIN)/python tools/demo.py
+
+test: setup test-emulator test-unit test-integration test-molecule sanity lint docs-lint changelog-lint build
+	@echo "make test: every suite passed"
+
+test-emulator: setup
+	$(PYTEST) -n 2 tests/emulator/tests
+
+test-unit: setup
+	$(PYTEST) -n 2 tests/unit
+
+test-integration: setup
+	$(PYTEST) -n 2 tests/integration
+
+test-molecule: setup
+	bash extensions/molecule/run-all.sh
+
+sanity: setup
+	bash tools/sanity.sh
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/black -l 160 --check -q plugins tests tools
+	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/ansible-lint --profile production
+	shellcheck tools/*.sh .ci/run extensions/molecule/*.sh
+
+docs-lint: setup
+	$(BIN)/antsibull-docs lint-collection-docs --plugin-docs --skip-rstcheck .
+
+changelog-lint: setup
+	$(BIN)/antsibull-changelog lint
+
+# Build the tarball, check its contents, install it and render every plugin's docs from the install.
+build: setup
+	bash tools/build_check.sh
+
+bench: setup
+	$(BIN)/python tools/bench.py
+
+clean:
+	rm -rf .cache *.tar.gz tests/output
