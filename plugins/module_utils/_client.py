@@ -8,8 +8,12 @@
 
 from __future__ import annotations
 
+import datetime
 import email.utils
+import math
+import os
 import random
+import re
 import time
 import typing as t
 import warnings
@@ -27,6 +31,7 @@ from ansible_collections.cjj365.certctrl.plugins.module_utils._errors import (
 try:
     import requests
     from requests.exceptions import ConnectTimeout, ReadTimeout, SSLError
+    from requests.structures import CaseInsensitiveDict
 except ImportError as exc:  # pragma: no cover - reported by the adapters with missing_required_lib
     requests = None
     REQUESTS_IMPORT_ERROR: Exception | None = exc
@@ -38,6 +43,10 @@ USER_AGENT = f"cjj365.certctrl/{COLLECTION_VERSION} ansible-core/{ANSIBLE_VERSIO
 DEFAULT_API_URL = "https://api.cjj365.cc"
 DEFAULT_PAGE_SIZE = 100
 DEFAULT_MAX_DOWNLOAD = 10 * 1024 * 1024
+_DELTA_SECONDS = re.compile(r"\d+(\.\d+)?")
+# Visible ASCII only: whitespace, control or non-ASCII characters in a key are a pasting accident.
+_TOKEN_CHARS = re.compile(r"[\x21-\x7e]+")
+_VERIFY_FAILED = re.compile(r"CERTIFICATE_VERIFY_FAILED|certificate verify failed|CertificateError|doesn.t match", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -51,31 +60,34 @@ class RetryPolicy:
     retry_after_max: float = 60.0  # a server's Retry-After is honoured up to this many seconds
 
     def delay(self, attempt: int, retry_after: float | None) -> float:
-        if retry_after is not None:
+        if retry_after is not None and math.isfinite(retry_after):
             return min(max(retry_after, 0.0), self.retry_after_max)
-        return random.uniform(0, min(self.backoff_max, self.backoff_base * (2**attempt)))
+        # The exponent is capped: 2**attempt overflows a float long before it matters.
+        return random.uniform(0, min(self.backoff_max, self.backoff_base * (2 ** min(max(attempt, 0), 32))))
 
 
 def parse_retry_after(value: str | None) -> float | None:
-    """Retry-After is either delta-seconds or an HTTP date (RFC 9110 10.2.3)."""
+    """Retry-After is either delta-seconds or an HTTP date (RFC 9110 10.2.3); None for anything else."""
     if not value:
         return None
     value = value.strip()
-    try:
+    if _DELTA_SECONDS.fullmatch(value):
         return float(value)
-    except ValueError:
-        pass
     try:
         when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, IndexError):
         return None
+    if when is None:
+        return None
+    if when.tzinfo is None:  # "-0000": an HTTP date is always UTC
+        when = when.replace(tzinfo=datetime.timezone.utc)
     return max(0.0, when.timestamp() - time.time())
 
 
 @dataclass
 class Download:
     content: bytes
-    headers: dict[str, str]
+    headers: t.Mapping[str, str]  # case-insensitive: proxies (HTTP/2) may lower-case header names
 
 
 class _Retryable(Exception):
@@ -110,8 +122,14 @@ class CertCtrlClient:
     ) -> None:
         if requests is None:
             raise CertCtrlError("the Python library 'requests' is required", exception=str(REQUESTS_IMPORT_ERROR))
-        if not api_key:
+        if not api_key or not api_key.strip():
             raise CertCtrlError("api_key is required: set the api_key option or the CERTCTRL_API_KEY environment variable")
+        api_key = api_key.strip()
+        if not _TOKEN_CHARS.fullmatch(api_key):
+            # requests would refuse the header with the whole value in its message: never let that happen.
+            raise CertCtrlError("api_key contains whitespace, control or non-ASCII characters; check how it was copied")
+        if validate_certs and ca_path and not os.path.exists(ca_path):
+            raise CertCtrlError(f"ca_path {ca_path!r} does not exist; set it to the PEM CA bundle that signed the server certificate")
         self.api_url = api_url.rstrip("/")
         self.timeout = timeout
         self.policy = retry_policy or RetryPolicy()
@@ -119,7 +137,11 @@ class CertCtrlClient:
         self._sleep = sleep
         self.session = requests.Session()
         self.session.headers.update({"Authorization": f"Bearer {api_key}", "User-Agent": USER_AGENT, "Accept": "application/json"})
-        self.session.verify = (ca_path or True) if validate_certs else False
+        # Passed with every request too: a session-level verify loses against REQUESTS_CA_BUNDLE/CURL_CA_BUNDLE
+        # (requests merges the environment first), which would silently ignore ca_path and validate_certs=false.
+        self._verify: bool | str = (ca_path or True) if validate_certs else False
+        self.session.verify = self._verify
+        self._secret = api_key
         # Counted for benchmarks and for tests that measure work, not time.
         self.stats = {"requests": 0, "retries": 0}
 
@@ -172,10 +194,14 @@ class CertCtrlClient:
             with warnings.catch_warnings():
                 # validate_certs=false is the user's explicit choice; urllib3's warning would only add noise.
                 warnings.simplefilter("ignore")
-                response = self.session.request(method, url, timeout=self.timeout, allow_redirects=False, **kwargs)
+                response = self.session.request(method, url, timeout=self.timeout, allow_redirects=False, verify=self._verify, **kwargs)
         except SSLError as exc:
+            if not _VERIFY_FAILED.search(str(exc)):
+                # Not a certificate problem (wrong port or scheme, connection cut mid-handshake): a transport error.
+                error = TransportError(f"{method} {path}: TLS connection to {self.api_url} failed: {self._scrub(_tls_reason(exc))}", method=method, path=path)
+                raise _Retryable(error) from None
             raise TransportError(
-                f"{method} {path}: TLS verification of {self.api_url} failed ({_short(exc)}); set ca_path to the CA"
+                f"{method} {path}: TLS verification of {self.api_url} failed ({self._scrub(_tls_reason(exc))}); set ca_path to the CA"
                 " bundle that signed the server certificate (validate_certs=false disables the check, not recommended)",
                 method=method,
                 path=path,
@@ -188,10 +214,10 @@ class CertCtrlClient:
             raise _Retryable(error) from None
         except requests.exceptions.ConnectionError as exc:
             sent = not _never_connected(exc)
-            error = TransportError(f"{method} {path}: connection to {self.api_url} failed: {_short(exc)}", method=method, path=path)
+            error = TransportError(f"{method} {path}: connection to {self.api_url} failed: {self._scrub(_short(exc))}", method=method, path=path)
             raise _Retryable(error, sent=sent) from None
-        except requests.exceptions.RequestException as exc:
-            raise TransportError(f"{method} {path}: request failed: {_short(exc)}", method=method, path=path) from None
+        except (requests.exceptions.RequestException, OSError) as exc:
+            raise TransportError(f"{method} {path}: request failed: {self._scrub(_short(exc))}", method=method, path=path) from None
         if 300 <= response.status_code < 400:
             location = response.headers.get("Location", "?")
             raise InvalidResponseError(
@@ -202,7 +228,7 @@ class CertCtrlClient:
                 path=path,
             )
         if response.status_code >= 400:
-            error = _error_from(response, method, path)
+            error = _error_from(response, method, path, self._scrub)
             if response.status_code in self.policy.statuses:
                 raise _Retryable(error, retry_after=parse_retry_after(response.headers.get("Retry-After")), sent=response.status_code != 429)
             raise error
@@ -217,7 +243,7 @@ class CertCtrlClient:
         except ValueError:
             raise _Retryable(
                 InvalidResponseError(
-                    f"{method} {path}: HTTP {response.status_code} answer is not valid JSON (truncated or malformed):" f" {response.text[:120]!r}",
+                    f"{method} {path}: HTTP {response.status_code} answer is not valid JSON (truncated or malformed):" f" {self._scrub(response.text[:120])!r}",
                     status=response.status_code,
                     method=method,
                     path=path,
@@ -240,10 +266,14 @@ class CertCtrlClient:
                     raise _too_large(path, max_bytes)
                 chunks.append(chunk)
         except requests.exceptions.RequestException as exc:
-            raise _Retryable(TransportError(f"GET {path}: download interrupted: {_short(exc)}", method="GET", path=path)) from None
+            raise _Retryable(TransportError(f"GET {path}: download interrupted: {self._scrub(_short(exc))}", method="GET", path=path)) from None
         finally:
             response.close()
-        return Download(content=b"".join(chunks), headers=dict(response.headers))
+        return Download(content=b"".join(chunks), headers=CaseInsensitiveDict(response.headers))
+
+    def _scrub(self, text: str) -> str:
+        """Library and server texts end up in messages: make sure the API key never does."""
+        return text.replace(self._secret, "<api_key>") if self._secret else text
 
     # -- retries -------------------------------------------------------------------------------
 
@@ -265,13 +295,14 @@ class CertCtrlClient:
                 self._sleep(delay)
 
 
-def _error_from(response: requests.Response, method: str, path: str) -> CertCtrlError:
+def _error_from(response: requests.Response, method: str, path: str, scrub: t.Callable[[str], str]) -> CertCtrlError:
     try:
         envelope = response.json()["error"]
         code, what = envelope.get("code"), str(envelope.get("what") or envelope.get("message") or "")
     except (ValueError, KeyError, TypeError, AttributeError):
-        code, what = None, f"(no error envelope; body starts {response.text[:120]!r})"
-    return api_error(status=response.status_code, code=code, what=what, method=method, path=path, reason=response.reason or "")
+        ctype = response.headers.get("Content-Type", "no content type")
+        code, what = None, f"(no error envelope; {ctype} body starts {response.text[:120]!r})"
+    return api_error(status=response.status_code, code=code, what=scrub(what), method=method, path=path, reason=response.reason or "")
 
 
 def _never_connected(exc: Exception) -> bool:
@@ -282,6 +313,12 @@ def _never_connected(exc: Exception) -> bool:
 
 def _short(exc: Exception) -> str:
     return str(exc).splitlines()[0][:300] if str(exc) else type(exc).__name__
+
+
+def _tls_reason(exc: Exception) -> str:
+    """The OpenSSL reason ("certificate verify failed: self-signed certificate ...") without urllib3's wrapping."""
+    found = re.search(r"\[SSL[^\]]*\]\s*(.+?)\s*(?:\(_ssl\.c:\d+\)|'\)|$)", str(exc))
+    return found.group(1).strip() if found else _short(exc)
 
 
 def _too_large(path: str, max_bytes: int) -> InvalidResponseError:

@@ -12,11 +12,17 @@ import typing as t
 # What the user can do about an error, by HTTP status. The server's own words come first;
 # this hint is appended so the message says what to change.
 _HINTS: dict[int, str] = {
+    400: "correct the field or parameter the server names above",
     401: "check api_key (or CERTCTRL_API_KEY): the key is missing, unknown, expired or revoked",
     403: "grant the API key the scope named above, or use a key that has it",
     404: "check the id: it does not exist or belongs to another account",
+    405: "the server does not accept this method on this path; check that api_url points at the cert-ctrl API",
     409: "the object's current state does not allow this request",
     429: "the server is rate limiting this key; retry later or raise the retries option",
+    500: "the server failed to handle the request; retry later or report it to the cert-ctrl operators",
+    502: "the server or a proxy in front of it is unavailable; retry later or raise the retries option",
+    503: "the server or a proxy in front of it is unavailable; retry later or raise the retries option",
+    504: "the server or a proxy in front of it is unavailable; retry later or raise the retries option",
 }
 
 
@@ -51,7 +57,7 @@ class APIError(CertCtrlError):
         self.path = path
         code_part = f", code {code}" if code is not None else ""
         hint = _HINTS.get(status)
-        msg = f"{method} {path} failed: HTTP {status}{(' ' + reason) if reason else ''}{code_part}: {what}"
+        msg = f"{method} {path} failed: HTTP {status}{(' ' + reason) if reason else ''}{code_part}: {what or '(the server gave no message)'}"
         if hint:
             msg += f" ({hint})"
         super().__init__(msg, status=status, api_error={"code": code, "what": what}, method=method, path=path)

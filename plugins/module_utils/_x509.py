@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import datetime
+import math
 import typing as t
 
 try:
@@ -30,12 +31,22 @@ def utcnow() -> datetime.datetime:
 
 def from_api_timestamp(value: t.Any) -> datetime.datetime | None:
     """The API sends epoch seconds or milliseconds (values above 1e12 are ms); 0 means unset."""
-    if value in (None, "", 0):
+    if value is None or value == "" or isinstance(value, bool):
         return None
-    number = float(value)
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise CertCtrlError(f"the API sent {value!r} where an epoch timestamp was expected") from None
+    if number == 0:  # also "0" and 0.0
+        return None
+    if not math.isfinite(number):
+        raise CertCtrlError(f"the API sent {value!r} where an epoch timestamp was expected")
     if number > 1e12:
         number /= 1000.0
-    return datetime.datetime.fromtimestamp(number, tz=datetime.timezone.utc)
+    try:
+        return datetime.datetime.fromtimestamp(number, tz=datetime.timezone.utc)
+    except (OverflowError, OSError, ValueError):
+        raise CertCtrlError(f"the API sent {value!r} where an epoch timestamp was expected (out of range)") from None
 
 
 def load_pem_chain(pem: str | bytes) -> list[x509.Certificate]:

@@ -31,13 +31,17 @@ def client_from_plugin(plugin: t.Any, **overrides: t.Any) -> CertCtrlClient:
     if isinstance(validate, str):
         validate = validate.strip().lower() not in ("0", "false", "no", "off")
     with translate_errors("configuring the cert-ctrl client"):
+        try:
+            timeout, retries = float(option("timeout")), int(option("retries"))
+        except (TypeError, ValueError):
+            raise CertCtrlError(f"timeout and retries must be numbers, got {option('timeout')!r} and {option('retries')!r}") from None
         return CertCtrlClient(
             api_url=to_native(option("api_url")),
             api_key=to_native(option("api_key")) if option("api_key") else None,
             validate_certs=bool(validate),
             ca_path=option("ca_path"),
-            timeout=float(option("timeout")),
-            retry_policy=RetryPolicy(retries=max(0, int(option("retries")))),
+            timeout=timeout,
+            retry_policy=RetryPolicy(retries=max(0, retries)),
             on_retry=lambda msg: display.warning(f"cert-ctrl: {msg}"),
         )
 
