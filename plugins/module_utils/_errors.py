@@ -14,7 +14,7 @@ import typing as t
 _HINTS: dict[int, str] = {
     400: "correct the field or parameter the server names above",
     401: "check api_key (or CERTCTRL_API_KEY): the key is missing, unknown, expired or revoked",
-    403: "grant the API key the scope named above, or use a key that has it",
+    403: "when a scope is named, grant it to the API key or use a key that has it",
     404: "check the id: it does not exist or belongs to another account",
     405: "the server does not accept this method on this path; check that api_url points at the cert-ctrl API",
     409: "the object's current state does not allow this request",

@@ -67,7 +67,7 @@ def test_scope_text_of_a_403_reaches_the_message():
     exc = api_error(status=403, code=5022, what="API key lacks scope devices:*[read]", method="GET", path="/apiv1/me/devices", reason="Forbidden")
     assert exc.msg == (
         "GET /apiv1/me/devices failed: HTTP 403 Forbidden, code 5022: API key lacks scope devices:*[read]"
-        " (grant the API key the scope named above, or use a key that has it)"
+        " (when a scope is named, grant it to the API key or use a key that has it)"
     )
 
 

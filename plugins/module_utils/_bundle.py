@@ -1,0 +1,356 @@
+# Copyright (c) 2026, cjj365.certctrl contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+# PRIVATE to the cjj365.certctrl collection: no compatibility promise for other users.
+# The device bundle zip: parse it defensively, validate what it holds, render the output files.
+# Pure functions: bytes in, bytes out. Writing files and talking to the API are the caller's job.
+
+from __future__ import annotations
+
+import datetime
+import io
+import re
+import stat
+import typing as t
+import zipfile
+import zlib
+from dataclasses import dataclass, field
+
+try:
+    from cryptography import x509
+    from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.serialization import pkcs12
+except ImportError:  # pragma: no cover - reported by the module with missing_required_lib (_x509.CRYPTOGRAPHY_IMPORT_ERROR)
+    pass
+
+from ansible_collections.cjj365.certctrl.plugins.module_utils._errors import CertCtrlError
+from ansible_collections.cjj365.certctrl.plugins.module_utils._x509 import dns_names, load_pem_chain, sha256_fingerprint, utcnow
+
+MiB = 1024 * 1024
+REQUIRED_ENTRIES = ("private.key", "certificate.pem", "fullchain.pem")
+# Entries we read. Anything else (meta.json, future additions) is ignored and never decompressed.
+KNOWN_ENTRIES = (*REQUIRED_ENTRIES, "chain.pem", "certificate.der", "bundle.pfx")
+# What render() can produce; the module's ``files`` choices.
+OUTPUT_FILES = ("certificate.pem", "chain.pem", "fullchain.pem", "private.key", "combined.pem", "bundle.pfx", "certificate.der")
+DEFAULT_OUTPUT_FILES = ("certificate.pem", "chain.pem", "fullchain.pem", "private.key")
+_DRIVE = re.compile(r"^[A-Za-z]:")
+_SUFFIX = "; nothing was changed"
+
+
+def _rejected(reason: str) -> CertCtrlError:
+    return CertCtrlError(f"bundle rejected: {reason}{_SUFFIX}")
+
+
+@dataclass
+class Bundle:
+    """The entries of a bundle zip that we use, as raw bytes, plus the names we ignored."""
+
+    entries: dict[str, bytes]
+    ignored: list[str] = field(default_factory=list)
+
+    def get(self, name: str) -> bytes | None:
+        return self.entries.get(name)
+
+
+# -- parse ------------------------------------------------------------------------------------
+
+
+def _unsafe_name(name: str) -> str | None:
+    """Why an entry name may not appear in a bundle, or None when it is harmless."""
+    if not name or "\0" in name:
+        return "an empty name or a NUL byte"
+    if "\\" in name:
+        return "a backslash"
+    if name.startswith("/"):
+        return "an absolute path"
+    if _DRIVE.match(name):
+        return "a drive letter"
+    if ".." in name.split("/"):
+        return "path traversal ('..')"
+    return None
+
+
+def _describe_start(data: bytes) -> str:
+    """The start of a body that is not a zip (a proxy's error page?), unless it may be key material."""
+    if b"-----BEGIN" in data[:200] or b"PRIVATE" in data[:200]:
+        return "it starts with a PEM block, not shown"
+    return f"it starts {data[:40]!r}"
+
+
+def _read_entry(zf: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int) -> bytes:
+    """Decompress one entry, stopping as soon as it passes ``limit`` bytes (decompression bombs lie about their size)."""
+    chunks, size = [], 0
+    with zf.open(info) as handle:
+        while True:
+            chunk = handle.read(64 * 1024)
+            if not chunk:
+                break
+            size += len(chunk)
+            if size > limit:
+                raise _rejected(f"entry {info.filename!r} inflates past the {limit} byte limit")
+            chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def parse_bundle(data: bytes, *, max_entry_bytes: int = MiB, max_total_bytes: int = 5 * MiB, max_entries: int = 64) -> Bundle:
+    """Read a bundle zip held in memory. Raises CertCtrlError saying what is wrong with a hostile or broken zip.
+
+    Every entry name is checked (traversal, absolute paths, backslashes, drive letters, symlinks, directories,
+    duplicates) although only KNOWN_ENTRIES are decompressed; a bundle with any such entry is refused whole.
+    """
+    if not data:
+        raise _rejected("the download is empty")
+    try:
+        zf = zipfile.ZipFile(io.BytesIO(data))
+    except zipfile.BadZipFile as exc:
+        if data[:4] == b"PK\x03\x04":
+            raise _rejected(f"the download is a truncated zip ({exc}; {len(data)} bytes)") from None
+        raise _rejected(f"the download is not a zip file ({exc}; {_describe_start(data)})") from None
+    except (OSError, ValueError, EOFError) as exc:
+        raise _rejected(f"the download is not a readable zip file ({exc})") from None
+    with zf:
+        infos = zf.infolist()
+        if len(infos) > max_entries:
+            raise _rejected(f"the zip has {len(infos)} entries, more than the {max_entries} allowed")
+        seen: set[str] = set()
+        for info in infos:
+            name = info.filename
+            why = _unsafe_name(name)
+            if why:
+                raise _rejected(f"entry {name!r} has {why}")
+            if name.endswith("/") or info.is_dir():
+                raise _rejected(f"entry {name!r} is a directory; a bundle holds plain files only")
+            if stat.S_ISLNK(info.external_attr >> 16):
+                raise _rejected(f"entry {name!r} is a symbolic link")
+            if name in seen:
+                raise _rejected(f"entry {name!r} appears twice")
+            seen.add(name)
+        missing = [n for n in REQUIRED_ENTRIES if n not in seen]
+        if missing:
+            raise _rejected(f"required entr{'y' if len(missing) == 1 else 'ies'} {', '.join(missing)} missing (the zip holds {', '.join(sorted(seen))})")
+        entries: dict[str, bytes] = {}
+        total = 0
+        for info in infos:
+            if info.filename not in KNOWN_ENTRIES:
+                continue
+            if info.file_size > max_entry_bytes:
+                raise _rejected(f"entry {info.filename!r} declares {info.file_size} bytes, more than the {max_entry_bytes} byte limit")
+            if info.flag_bits & 0x1:
+                raise _rejected(f"entry {info.filename!r} is encrypted")
+            try:
+                entries[info.filename] = _read_entry(zf, info, max_entry_bytes)
+            except CertCtrlError:
+                raise
+            except (zipfile.BadZipFile, zlib.error, EOFError, OSError, RuntimeError, NotImplementedError, ValueError) as exc:
+                raise _rejected(f"entry {info.filename!r} is corrupt, truncated or larger than it declares ({exc})") from None
+            total += len(entries[info.filename])
+            if total > max_total_bytes:
+                raise _rejected(f"the entries we read exceed the {max_total_bytes} byte total limit")
+    return Bundle(entries=entries, ignored=sorted(seen.difference(entries)))
+
+
+# -- validate ---------------------------------------------------------------------------------
+
+
+def normalize_fingerprint(value: str | None) -> str:
+    """Lower-case hex without separators; '' for None/empty. Raises CertCtrlError for anything else."""
+    if not value:
+        return ""
+    text = value.strip().replace(":", "").replace(" ", "").lower()
+    if not re.fullmatch(r"[0-9a-f]{64}", text):
+        raise CertCtrlError(f"{value!r} is not a SHA-256 fingerprint (64 hex digits, optionally colon-separated)")
+    return text
+
+
+def name_covered(name: str, sans: t.Iterable[str]) -> bool:
+    """RFC 6125: exact match (case-insensitive), or a ``*.`` wildcard standing for exactly one left-most label."""
+    name = name.lower().rstrip(".")
+    for san in sans:
+        san = san.lower().rstrip(".")
+        if san == name:
+            return True
+        if san.startswith("*.") and "." in name:
+            label, rest = name.split(".", 1)
+            if label and label != "*" and rest == san[2:]:
+                return True
+    return False
+
+
+def _load_key(data: bytes) -> t.Any:
+    try:
+        return serialization.load_pem_private_key(data, password=None)
+    except TypeError:
+        raise _rejected("private.key is encrypted; the bundle must carry an unencrypted key") from None
+    except (ValueError, UnsupportedAlgorithm):
+        raise _rejected("private.key is not a PEM private key") from None
+
+
+def _load_certs(bundle: Bundle, name: str) -> list[t.Any]:
+    try:
+        return load_pem_chain(bundle.entries[name])
+    except CertCtrlError as exc:
+        raise _rejected(f"{name}: {exc.msg}") from None
+
+
+def _spki(private_key_or_cert: t.Any) -> bytes:
+    """The DER SubjectPublicKeyInfo of a private key or a certificate: equal when they belong together."""
+    public = private_key_or_cert.public_key()
+    return public.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+
+
+def _der(cert: t.Any) -> bytes:
+    return cert.public_bytes(serialization.Encoding.DER)
+
+
+def _materials(bundle: Bundle) -> tuple[t.Any, t.Any, list[t.Any]]:
+    """(key, leaf, intermediates) after the structural checks: one leaf, fullchain begins with it, chain.pem agrees."""
+    key = _load_key(bundle.entries["private.key"])
+    leafs = _load_certs(bundle, "certificate.pem")
+    if len(leafs) != 1:
+        raise _rejected(f"certificate.pem holds {len(leafs)} certificates; it must hold the leaf only")
+    leaf = leafs[0]
+    full = _load_certs(bundle, "fullchain.pem")
+    if _der(full[0]) != _der(leaf):
+        raise _rejected("fullchain.pem does not begin with the certificate of certificate.pem")
+    chain = full[1:]
+    if bundle.get("chain.pem") and bundle.entries["chain.pem"].strip():
+        listed = _load_certs(bundle, "chain.pem")
+        if [_der(c) for c in listed] != [_der(c) for c in chain]:
+            raise _rejected("chain.pem differs from the certificates after the leaf in fullchain.pem")
+    return key, leaf, chain
+
+
+def _validity(cert: t.Any, now: datetime.datetime, what: str) -> None:
+    if now < cert.not_valid_before_utc:
+        raise _rejected(f"{what} ({cert.subject.rfc4514_string()}) is not valid yet: not_before {cert.not_valid_before_utc.isoformat()}")
+    if now >= cert.not_valid_after_utc:
+        raise _rejected(f"{what} ({cert.subject.rfc4514_string()}) has expired: not_after {cert.not_valid_after_utc.isoformat()}")
+
+
+def validate(bundle: Bundle, *, expected_names: list[str], expected_fingerprint: str | None, now: datetime.datetime | None = None) -> list[str]:
+    """Check the bundle's key, certificate and chain; return the names of the checks that passed.
+
+    Each failure raises CertCtrlError with a message naming the problem. The chain is checked link by link
+    (issuer name and signature, validity dates); anchoring it in a trust store is left to the TLS clients.
+    """
+    now = now or utcnow()
+    key, leaf, chain = _materials(bundle)
+    checks = ["fullchain_starts_with_leaf"]
+    if _spki(key) != _spki(leaf):
+        raise _rejected("private.key does not match the certificate's public key")
+    checks.append("key_matches_certificate")
+    _validity(leaf, now, "the certificate")
+    checks.append("certificate_within_validity")
+    path = [leaf, *chain]
+    for index, (child, parent) in enumerate(zip(path, path[1:]), start=1):
+        if child.issuer != parent.subject:
+            raise _rejected(
+                f"chain link {index} is broken: {child.subject.rfc4514_string()} was issued by {child.issuer.rfc4514_string()},"
+                f" but the next certificate is {parent.subject.rfc4514_string()}"
+            )
+        try:
+            child.verify_directly_issued_by(parent)
+        except (ValueError, TypeError, InvalidSignature, UnsupportedAlgorithm) as exc:
+            raise _rejected(
+                f"chain link {index}: the signature of {child.subject.rfc4514_string()} does not verify with the key of"
+                f" {parent.subject.rfc4514_string()} ({exc or type(exc).__name__})"
+            ) from None
+        _validity(parent, now, f"chain certificate {index}")
+    checks.append("chain_signatures_verified")
+    sans = dns_names(leaf)
+    uncovered = [n for n in expected_names if n and not name_covered(n, sans)]
+    if uncovered:
+        raise _rejected(f"the certificate's DNS names ({', '.join(sans) or 'none'}) do not cover {', '.join(uncovered)}")
+    checks.append("names_covered")
+    if expected_fingerprint:
+        actual = sha256_fingerprint(leaf)
+        if normalize_fingerprint(actual) != normalize_fingerprint(expected_fingerprint):
+            raise _rejected(
+                f"the bundle's certificate (SHA-256 {actual}) is not the server's current certificate ({expected_fingerprint});"
+                " it may have been renewed meanwhile, run again"
+            )
+        checks.append("fingerprint_matches_server")
+    return checks
+
+
+# -- render -----------------------------------------------------------------------------------
+
+
+def _friendly_name(leaf: t.Any) -> str:
+    names = dns_names(leaf)
+    if names:
+        return names[0]
+    common = leaf.subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)
+    return str(common[0].value) if common else "Certificate"
+
+
+def _check_bundle_pfx(bundle: Bundle, password: str, key: t.Any, leaf: t.Any) -> None:
+    """The server's own PKCS#12 must open with X-Export-Password and hold the same key and leaf."""
+    try:
+        their_key, their_leaf, _cas = pkcs12.load_key_and_certificates(bundle.entries["bundle.pfx"], password.encode())
+    except (ValueError, TypeError, UnsupportedAlgorithm):
+        raise _rejected("bundle.pfx does not open with the X-Export-Password of the download") from None
+    if their_leaf is None or _der(their_leaf) != _der(leaf) or their_key is None or _spki(their_key) != _spki(key):
+        raise _rejected("bundle.pfx holds another key or certificate than private.key and certificate.pem")
+
+
+def render(
+    bundle: Bundle,
+    files: list[str],
+    *,
+    pfx_password: str | None,
+    bundle_password: str | None,
+    friendly_name: str | None = None,
+) -> dict[str, bytes]:
+    """The requested output files, name -> content, built from the validated key and certificates.
+
+    ``chain.pem`` is left out of the answer when the certificate has no intermediates. ``bundle.pfx`` is a new
+    PKCS#12 protected with ``pfx_password`` (required for it); when the bundle carries its own ``bundle.pfx`` and
+    ``bundle_password`` (the X-Export-Password header) is given, that file must hold the same key and leaf.
+    """
+    unknown = [f for f in files if f not in OUTPUT_FILES]
+    if unknown:
+        raise CertCtrlError(f"unknown output file(s) {', '.join(unknown)}; choose from {', '.join(OUTPUT_FILES)}")
+    if "bundle.pfx" in files and not pfx_password:
+        raise CertCtrlError("bundle.pfx was requested without pfx_password: set pfx_password, the password the PKCS#12 file is protected with")
+    key, leaf, chain = _materials(bundle)
+    pem = serialization.Encoding.PEM
+    key_pem = key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    leaf_pem = leaf.public_bytes(pem)
+    chain_pem = b"".join(c.public_bytes(pem) for c in chain)
+    out: dict[str, bytes] = {}
+    for name in files:
+        if name == "certificate.pem":
+            out[name] = leaf_pem
+        elif name == "chain.pem" and chain_pem:
+            out[name] = chain_pem
+        elif name == "fullchain.pem":
+            out[name] = leaf_pem + chain_pem
+        elif name == "private.key":
+            out[name] = key_pem
+        elif name == "combined.pem":
+            out[name] = key_pem + leaf_pem + chain_pem
+        elif name == "certificate.der":
+            out[name] = _der(leaf)
+        elif name == "bundle.pfx":
+            if bundle_password and bundle.get("bundle.pfx"):
+                _check_bundle_pfx(bundle, bundle_password, key, leaf)
+            encryption = serialization.BestAvailableEncryption(t.cast(str, pfx_password).encode())
+            out[name] = pkcs12.serialize_key_and_certificates((friendly_name or _friendly_name(leaf)).encode(), key, leaf, chain or None, encryption)
+    return out
+
+
+__all__ = [
+    "DEFAULT_OUTPUT_FILES",
+    "KNOWN_ENTRIES",
+    "OUTPUT_FILES",
+    "REQUIRED_ENTRIES",
+    "Bundle",
+    "name_covered",
+    "normalize_fingerprint",
+    "parse_bundle",
+    "render",
+    "validate",
+]
