@@ -1,0 +1,305 @@
+# Copyright (c) 2026, cjj365.certctrl contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+# PRIVATE to the cjj365.certctrl collection: no compatibility promise for other users.
+# The issue module's job: decide whether a certificate needs issuing, start (or attach to) the one
+# issuance job, and wait for it on a bounded schedule. Waiting is data (PollSchedule), not a loop
+# scattered through the module.
+
+from __future__ import annotations
+
+import datetime
+import time
+import typing as t
+from dataclasses import dataclass
+
+from ansible_collections.cjj365.certctrl.plugins.module_utils._client import CertCtrlClient
+from ansible_collections.cjj365.certctrl.plugins.module_utils._errors import APIError, CertCtrlError, InvalidResponseError, TransportError
+from ansible_collections.cjj365.certctrl.plugins.module_utils._resources import (
+    TERMINAL_ISSUE_STATUSES,
+    get_certificate,
+    issue_history,
+    resolve_certificate,
+    start_issue,
+)
+from ansible_collections.cjj365.certctrl.plugins.module_utils._x509 import describe_pem, utcnow
+
+NEVER_ISSUED = "never_issued"
+EXPIRING = "expiring"
+FORCED = "forced"
+IN_FLIGHT = "in_flight"
+VALID = "valid"
+
+HISTORY_WINDOW = 10  # rows read per poll, as the contract's polling guidance does
+# Answers that say "not now" rather than "no": the client already retried them; the waiter keeps polling.
+TRANSIENT_STATUSES = frozenset({429, 502, 503, 504})
+_DROPPED_FIELDS = ("der", "csr")  # heavy and redundant with the PEM; never returned
+
+
+@dataclass(frozen=True)
+class PollSchedule:
+    """When to look at a job again: after ``interval`` seconds, then ``factor`` times longer each time,
+    never more than ``interval_max`` apart, for ``timeout`` seconds in total."""
+
+    interval: float = 1.0
+    interval_max: float = 10.0
+    timeout: float = 600.0
+    factor: float = 2.0
+
+    def delays(self) -> t.Iterator[float]:
+        """The sleep before each poll. They add up to ``timeout`` (the last one is shortened), so the
+        number of polls is bounded and the last poll happens at the deadline."""
+        elapsed, step = 0.0, self.interval
+        while self.timeout - elapsed > 1e-6:  # float sums of small steps must not leave a sliver of a poll
+            delay = min(step, self.interval_max, self.timeout - elapsed)
+            yield delay
+            elapsed += delay
+            step = min(step * self.factor, self.interval_max)
+
+    def max_polls(self) -> int:
+        return sum(1 for _delay in self.delays())
+
+
+@dataclass
+class WaitOutcome:
+    row: dict[str, t.Any] | None  # the newest state seen of the job's history row
+    done: bool  # the row reached a terminal status
+    polls: int
+    last_error: str | None = None  # the last transient polling error, when the wait ran out after one
+
+
+def renewal_reason(*, x509: dict[str, t.Any] | None, renew_before_days: float, force: bool, in_flight: bool, now: datetime.datetime) -> str:
+    """Why the certificate needs issuing, or VALID. ``x509`` is describe_pem() of the current PEM (None: never issued).
+
+    A running job always wins (there is only ever one); then a missing certificate, then ``force``, then expiry.
+    """
+    if in_flight:
+        return IN_FLIGHT
+    if not x509:
+        return NEVER_ISSUED
+    if force:
+        return FORCED
+    not_after = datetime.datetime.fromisoformat(x509["not_after"])
+    if not_after - now <= datetime.timedelta(days=renew_before_days):
+        return EXPIRING
+    return VALID
+
+
+def find_row(rows: list[dict[str, t.Any]], issue_history_id: int) -> dict[str, t.Any] | None:
+    return next((row for row in rows if int(row.get("id") or 0) == int(issue_history_id)), None)
+
+
+def read_row(client: CertCtrlClient, certificate_id: int, issue_history_id: int) -> dict[str, t.Any]:
+    """The history row of one job, read the way the contract's polling guidance says."""
+    row = find_row(issue_history(client, certificate_id, limit=HISTORY_WINDOW), issue_history_id)
+    if row is None:
+        raise CertCtrlError(
+            f"issue history row {issue_history_id} of certificate {certificate_id} is not among its {HISTORY_WINDOW} newest rows",
+            certificate_id=certificate_id,
+            issue_history_id=issue_history_id,
+        )
+    return row
+
+
+def wait_for_issue(
+    client: CertCtrlClient,
+    certificate_id: int,
+    issue_history_id: int,
+    schedule: PollSchedule,
+    *,
+    row: dict[str, t.Any] | None = None,
+    sleep: t.Callable[[float], None] = time.sleep,
+    clock: t.Callable[[], float] = time.monotonic,
+) -> WaitOutcome:
+    """Poll until the job's row is terminal or ``schedule.timeout`` seconds have passed.
+
+    Rate limiting, 502/503/504, dropped connections and garbled answers that outlast the client's own
+    retries do not end the wait: the next poll of the schedule tries again. Other API errors do.
+    """
+    deadline = clock() + schedule.timeout
+    polls, last_error = 0, None
+    for delay in schedule.delays():
+        remaining = deadline - clock()
+        if remaining <= 0:
+            break
+        sleep(min(delay, remaining))
+        polls += 1
+        try:
+            row = read_row(client, certificate_id, issue_history_id)
+        except (TransportError, InvalidResponseError) as exc:
+            last_error = exc.msg
+            continue
+        except APIError as exc:
+            if exc.status not in TRANSIENT_STATUSES:
+                raise
+            last_error = exc.msg
+            continue
+        last_error = None
+        if row.get("status") in TERMINAL_ISSUE_STATUSES:
+            return WaitOutcome(row=row, done=True, polls=polls)
+    return WaitOutcome(row=row, done=False, polls=polls, last_error=last_error)
+
+
+def public_record(record: dict[str, t.Any], *, return_pem: bool) -> dict[str, t.Any]:
+    """The certificate record as returned: no DER/CSR, no key material, the PEM only when asked for."""
+    out = {k: v for k, v in record.items() if k not in _DROPPED_FIELDS and "priv" not in k.lower() and "key_pem" not in k.lower()}
+    if not return_pem:
+        out.pop("cert", None)
+    return out
+
+
+def _diff_view(x509: dict[str, t.Any] | None) -> dict[str, t.Any]:
+    return {"serial": x509["serial"], "not_after": x509["not_after"]} if x509 else {"serial": None, "not_after": None}
+
+
+def _post(client: CertCtrlClient, certificate_id: int, newest: dict[str, t.Any] | None) -> dict[str, t.Any]:
+    """POST .../issues once. When the answer is lost, the history tells whether the job was queued."""
+    try:
+        return start_issue(client, certificate_id)
+    except (TransportError, APIError) as exc:
+        if isinstance(exc, APIError) and exc.status not in (502, 503, 504):
+            raise
+        lost = exc
+    try:
+        rows = issue_history(client, certificate_id, limit=1)
+    except CertCtrlError as again:
+        raise CertCtrlError(
+            f"{lost.msg}; reading the issue history to learn whether the job was queued failed too: {again.msg}."
+            " Check the certificate's issue history before running the task again",
+            certificate_id=certificate_id,
+        ) from None
+    latest = rows[0] if rows else None
+    if latest is not None and (newest is None or int(latest["id"]) > int(newest["id"])):
+        return {"issue_history_id": latest["id"], "status": latest.get("status")}  # the POST arrived
+    raise CertCtrlError(
+        f"{lost.msg}; the issue history shows no new job, so the server did not act on the request and nothing was issued." " Running the task again is safe",
+        certificate_id=certificate_id,
+    )
+
+
+def _validate(params: dict[str, t.Any]) -> None:
+    if params.get("domain_name") and not (params.get("acct_id") or params.get("acme_account")):
+        raise CertCtrlError("domain_name needs the ACME account too: set acct_id or acme_account")
+    if params["poll_interval"] <= 0:
+        raise CertCtrlError(f"poll_interval must be greater than 0, got {params['poll_interval']}")
+    if params["poll_interval_max"] < params["poll_interval"]:
+        raise CertCtrlError(f"poll_interval_max ({params['poll_interval_max']}) must not be smaller than poll_interval ({params['poll_interval']})")
+    if params["wait_timeout"] < 0 or params["renew_before_days"] < 0:
+        raise CertCtrlError("wait_timeout and renew_before_days must not be negative")
+
+
+def ensure_issued(
+    client: CertCtrlClient,
+    params: dict[str, t.Any],
+    *,
+    check_mode: bool = False,
+    diff: bool = False,
+    sleep: t.Callable[[float], None] = time.sleep,
+    clock: t.Callable[[], float] = time.monotonic,
+) -> dict[str, t.Any]:
+    """The issue module: issue when needed (or attach to the running job), wait, report."""
+    _validate(params)
+    record = resolve_certificate(
+        client,
+        certificate_id=params.get("certificate_id"),
+        domain_name=params.get("domain_name"),
+        acct_id=params.get("acct_id"),
+        acme_account=params.get("acme_account"),
+    )
+    cid = int(record["id"])
+    rows = issue_history(client, cid, limit=1)
+    newest = rows[0] if rows else None
+    running = newest if newest is not None and newest.get("status") not in TERMINAL_ISSUE_STATUSES else None
+    before = describe_pem(record.get("cert"))
+    reason = renewal_reason(x509=before, renew_before_days=params["renew_before_days"], force=params["force"], in_flight=running is not None, now=utcnow())
+    result: dict[str, t.Any] = {
+        "changed": False,
+        "reason": reason,
+        "issue_history_id": running["id"] if running else None,
+        "status": running.get("status") if running else None,
+        "issue": running,
+        "certificate": public_record(record, return_pem=params["return_pem"]),
+        "x509": before,
+    }
+    if diff:
+        result["diff"] = {"before": _diff_view(before), "after": _diff_view(before)}
+    if reason == VALID:
+        return result
+    if check_mode:
+        # Attaching changes something only when the task waits for the running job to finish.
+        result["changed"] = reason != IN_FLIGHT or params["wait"]
+        if diff and result["changed"]:
+            result["diff"]["after"] = {"serial": "(new certificate)", "not_after": "(new certificate)"}
+        return result
+
+    answer = {"issue_history_id": running["id"], "status": running.get("status")} if running else _post(client, cid, newest)
+    hid, status = int(answer["issue_history_id"]), answer.get("status")
+    result.update(changed=running is None, issue_history_id=hid, status=status)
+    if not params["wait"] and status not in TERMINAL_ISSUE_STATUSES:
+        if diff:
+            result["diff"]["after"] = {"serial": f"(issue job {hid}: {status})", "not_after": f"(issue job {hid}: {status})"}
+        return result
+
+    row = _await_success(client, cid, hid, status, running, params, sleep=sleep, clock=clock)
+    inline = answer.get("cert") if isinstance(answer.get("cert"), dict) else None  # SELF_CA answers with the record
+    record = inline if inline and inline.get("cert") else (get_certificate(client, cid) or record)
+    after = describe_pem(record.get("cert"))
+    result.update(changed=True, issue=row, status=row.get("status"), certificate=public_record(record, return_pem=params["return_pem"]), x509=after)
+    if diff:
+        result["diff"]["after"] = _diff_view(after)
+    return result
+
+
+def _await_success(
+    client: CertCtrlClient,
+    cid: int,
+    hid: int,
+    status: str | None,
+    row: dict[str, t.Any] | None,
+    params: dict[str, t.Any],
+    *,
+    sleep: t.Callable[[float], None],
+    clock: t.Callable[[], float],
+) -> dict[str, t.Any]:
+    """The job's SUCCESS row. A timeout, FAILED or CANCELLED fails with the job's id, status and row."""
+    if status in TERMINAL_ISSUE_STATUSES:
+        row = read_row(client, cid, hid)
+    else:
+        schedule = PollSchedule(interval=params["poll_interval"], interval_max=params["poll_interval_max"], timeout=params["wait_timeout"])
+        outcome = wait_for_issue(client, cid, hid, schedule, row=row, sleep=sleep, clock=clock)
+        row = outcome.row or {"id": hid, "status": status}
+        if not outcome.done:
+            last = f" (last polling error: {outcome.last_error})" if outcome.last_error else ""
+            raise _job_error(
+                f"issue job {hid} of certificate {cid} is still {row.get('status')} after wait_timeout={params['wait_timeout']} s{last};"
+                " run the task again to attach to the same job (no second job is queued), or raise wait_timeout",
+                cid,
+                hid,
+                row,
+            )
+    if row.get("status") != "SUCCESS":
+        error = row.get("error_message") or "(no error message)"
+        raise _job_error(f"issue job {hid} of certificate {cid} ended {row.get('status')}: {error}", cid, hid, row)
+    return row
+
+
+def _job_error(msg: str, cid: int, hid: int, row: dict[str, t.Any]) -> CertCtrlError:
+    return CertCtrlError(msg, certificate_id=cid, issue_history_id=hid, status=row.get("status"), issue=row)
+
+
+__all__ = [
+    "EXPIRING",
+    "FORCED",
+    "IN_FLIGHT",
+    "NEVER_ISSUED",
+    "VALID",
+    "PollSchedule",
+    "WaitOutcome",
+    "ensure_issued",
+    "find_row",
+    "public_record",
+    "read_row",
+    "renewal_reason",
+    "wait_for_issue",
+]
