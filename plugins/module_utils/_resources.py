@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import typing as t
 
-from ansible_collections.cjj365.certctrl.plugins.module_utils._client import CertCtrlClient, Download
+from ansible_collections.cjj365.certctrl.plugins.module_utils._client import DEFAULT_PAGE_SIZE, CertCtrlClient, Download
 from ansible_collections.cjj365.certctrl.plugins.module_utils._errors import CertCtrlError, NotFoundError
 
 ME = "/apiv1/me"
@@ -23,6 +23,13 @@ def _or_none(read: t.Callable[[], t.Any]) -> t.Any:
         return read()
     except NotFoundError:
         return None
+
+
+def must_exist(record: dict | None, what: str, **details: t.Any) -> dict:
+    """The record a get_* function read, or the API's not-found as an error naming ``what``."""
+    if record is None:
+        raise CertCtrlError(f"{what} does not exist or is not visible to this API key (HTTP 404 not found; check the id)", status=404, **details)
+    return record
 
 
 # -- ACME accounts ----------------------------------------------------------------------------
@@ -133,8 +140,8 @@ def in_flight_issue(client: CertCtrlClient, certificate_id: int) -> dict | None:
 # -- devices and assignments ------------------------------------------------------------------
 
 
-def list_devices(client: CertCtrlClient, *, status: str | None = None) -> list[dict]:
-    devices = client.paginate(f"{ME}/devices", {"status": status} if status else None)
+def list_devices(client: CertCtrlClient, *, status: str | None = None, page_size: int = DEFAULT_PAGE_SIZE) -> list[dict]:
+    devices = client.paginate(f"{ME}/devices", {"status": status} if status else None, page_size=page_size)
     # Filter here too: the contract does not promise server-side filtering.
     return [d for d in devices if not status or d.get("status") == status]
 
@@ -147,8 +154,8 @@ def get_device_by_public_id(client: CertCtrlClient, device_public_id: str) -> di
     return _or_none(lambda: client.get(f"{ME}/devices/by-public-id/{device_public_id}"))
 
 
-def device_certificates(client: CertCtrlClient, device_id: int) -> list[dict]:
-    return client.paginate(f"{ME}/devices/{int(device_id)}/certificates")
+def device_certificates(client: CertCtrlClient, device_id: int, *, page_size: int = DEFAULT_PAGE_SIZE) -> list[dict]:
+    return client.paginate(f"{ME}/devices/{int(device_id)}/certificates", page_size=page_size)
 
 
 def device_certificate(client: CertCtrlClient, device_id: int, certificate_id: int) -> dict | None:
@@ -196,6 +203,7 @@ __all__ = [
     "list_acme_accounts",
     "list_certificates",
     "list_devices",
+    "must_exist",
     "resolve_account_id",
     "resolve_certificate",
     "start_issue",

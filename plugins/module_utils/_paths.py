@@ -1,0 +1,218 @@
+# Copyright (c) 2026, cjj365.certctrl contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+# PRIVATE to the cjj365.certctrl collection: no compatibility promise for other users.
+# The generic read of any JSON resource under /apiv1/me (the api lookup's operation). A path is checked
+# against the contract's GET endpoints before anything is sent: nothing else can be requested through it.
+
+from __future__ import annotations
+
+import re
+import typing as t
+from dataclasses import dataclass
+
+from ansible_collections.cjj365.certctrl.plugins.module_utils._client import DEFAULT_PAGE_SIZE, CertCtrlClient
+from ansible_collections.cjj365.certctrl.plugins.module_utils._errors import CertCtrlError, InvalidResponseError
+
+ME = "/apiv1/me"
+MAX_PAGE_SIZE = 1000
+
+# Placeholders of the route patterns.
+ID = "<id>"
+PUBLIC_ID = "<public_id>"
+ANY = "<any>"
+
+_ID = re.compile(r"[1-9][0-9]{0,17}")
+_PUBLIC_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
+_SEGMENT = re.compile(r"[A-Za-z0-9_.-]{1,128}")
+_PATH = re.compile(r"[A-Za-z0-9_./-]+")
+
+
+class InvalidPathError(CertCtrlError):
+    """A term that is not a readable path under /apiv1/me (the message says why)."""
+
+
+@dataclass(frozen=True)
+class Route:
+    pattern: tuple[str, ...]
+    is_list: bool
+    server_filters: tuple[str, ...] = ()  # filters also sent as query parameters (still applied locally)
+
+    @property
+    def form(self) -> str:
+        return "/".join(self.pattern)
+
+
+# The GET endpoints of the contract that answer JSON. Lists are paged with offset/limit.
+READABLE: tuple[Route, ...] = (
+    Route(("acme-accounts",), True),
+    Route(("acme-accounts", ID), False),
+    Route(("acme-accounts", ID, "certificates"), True),
+    Route(("certificates",), True),
+    Route(("certificates", ID), False),
+    Route(("certificates", ID, "devices"), True),
+    Route(("certificates", ID, "issues"), True),
+    Route(("certificates", ID, "issue-result"), False),
+    Route(("certificates", ID, "export"), False),
+    Route(("devices",), True, ("status",)),
+    Route(("devices", "by-public-id", PUBLIC_ID), False),
+    Route(("devices", ID), False),
+    Route(("devices", ID, "certificates"), True),
+    Route(("devices", ID, "certificates", ID), False),
+)
+
+# Paths that exist but must not be read through the generic path, and what to use instead.
+REFUSED: tuple[tuple[tuple[str, ...], str], ...] = (
+    (("certificate-assign",), "accepts POST only (it assigns a certificate); use the cjj365.certctrl.assign module"),
+    (
+        ("devices", ID, "certificates", ID, "bundle"),
+        "answers a zip that holds the private key, not JSON; use the cjj365.certctrl.device_bundle module or the cjj365.certctrl.deploy role",
+    ),
+    (("install-config-update", ANY), "accepts POST only"),
+    (("certificates", ID, "issues", "history"), "is a legacy alias; read certificates/<id>/issues"),
+)
+
+_SEGMENT_MATCHERS: dict[str, re.Pattern] = {ID: _ID, PUBLIC_ID: _PUBLIC_ID, ANY: _SEGMENT}
+
+
+@dataclass(frozen=True)
+class ApiPath:
+    """A checked term: the absolute API path and the route it matched."""
+
+    term: str
+    path: str
+    route: Route
+
+    @property
+    def is_list(self) -> bool:
+        return self.route.is_list
+
+
+def readable_forms() -> str:
+    return ", ".join(route.form for route in READABLE)
+
+
+def resolve(term: t.Any) -> ApiPath:
+    """Check one term (``certificates/42``, ``/apiv1/me/devices`` ...) and return the path to GET."""
+    if not isinstance(term, str):
+        raise InvalidPathError(f"a term must be a path such as 'certificates/42', not {type(term).__name__} {term!r}")
+    text = term.strip()
+    if re.search(r"(^|[\s?&;])method\s*=", text, re.IGNORECASE):
+        raise InvalidPathError(f"{term!r}: this lookup only reads (GET); use the collection's modules to change anything")
+    if any(char in text for char in "?&=#"):
+        raise InvalidPathError(
+            f"{term!r}: query strings are not accepted in a path; pass filters as keyword arguments, "
+            "for example lookup('cjj365.certctrl.api', 'devices', status='ACTIVE')"
+        )
+    if not text or not _PATH.fullmatch(text):
+        raise InvalidPathError(f"{term!r}: a path may contain only letters, digits, '-', '_', '.' and '/' (no spaces, '%' or '\\')")
+    relative = text.lstrip("/")
+    if relative == "apiv1/me" or relative.startswith("apiv1/me/"):
+        relative = relative[len("apiv1/me") :].lstrip("/")
+    elif relative.split("/", 1)[0] == "apiv1":
+        raise InvalidPathError(f"{term!r}: only paths under /apiv1/me/ can be read")
+    if relative.endswith("/"):
+        relative = relative[:-1]
+    segments = tuple(relative.split("/")) if relative else ()
+    if not segments:
+        raise InvalidPathError(f"{term!r}: name a resource, one of: {readable_forms()}")
+    if any(seg in ("", ".", "..") for seg in segments):
+        raise InvalidPathError(f"{term!r}: empty, '.' and '..' path segments are not accepted")
+    for pattern, reason in REFUSED:
+        if _matches(pattern, segments):
+            raise InvalidPathError(f"{term!r}: {ME}/{'/'.join(pattern)} {reason}")
+    for route in READABLE:
+        if _matches(route.pattern, segments):
+            return ApiPath(term=term, path=f"{ME}/{'/'.join(segments)}", route=route)
+    raise InvalidPathError(f"{term!r} is not a readable cert-ctrl resource; readable paths (ids are positive integers): {readable_forms()}")
+
+
+def read(
+    client: CertCtrlClient,
+    api_path: ApiPath,
+    *,
+    filters: t.Mapping[str, t.Any] | None = None,
+    limit: int | None = None,
+    page_size: int = DEFAULT_PAGE_SIZE,
+    warn: t.Callable[[str], None] | None = None,
+) -> t.Any:
+    """GET one path: the object, or the list items (every page, or the first ``limit`` matches) that match ``filters``."""
+    filters = dict(filters or {})
+    if not api_path.is_list:
+        if filters:
+            raise InvalidPathError(f"{api_path.term!r} reads one object; filters ({', '.join(sorted(filters))}) apply to lists only")
+        return client.get(api_path.path)
+    if not 1 <= page_size <= MAX_PAGE_SIZE:
+        raise CertCtrlError(f"page_size must be between 1 and {MAX_PAGE_SIZE}, not {page_size}")
+    if limit is not None and limit < 1:
+        raise CertCtrlError(f"limit must be at least 1, not {limit}")
+    if not filters:
+        return client.paginate(api_path.path, page_size=page_size, limit=limit)
+    params = {name: filters[name] for name in api_path.route.server_filters if isinstance(filters.get(name), str)}
+    found: list[t.Any] = []
+    fields: set[str] = set()
+    for item in iter_items(client, api_path.path, params, page_size=page_size):
+        if isinstance(item, dict):
+            fields.update(item)
+        if item_matches(item, filters):
+            found.append(item)
+            if limit is not None and len(found) >= limit:
+                break
+    unknown = sorted(set(filters) - fields)
+    if warn and fields and unknown:
+        warn(f"{api_path.term}: no item has the field(s) {', '.join(unknown)} used as filter(s); known fields: {', '.join(sorted(fields))}")
+    return found
+
+
+def iter_items(client: CertCtrlClient, path: str, params: t.Mapping[str, t.Any], *, page_size: int) -> t.Iterator[t.Any]:
+    """The items of a list endpoint, page by page (offset/limit), until a short page."""
+    offset = 0
+    while True:
+        page = client.get(path, {**params, "offset": offset, "limit": page_size})
+        if not isinstance(page, list):
+            raise InvalidResponseError(f"GET {path} answered {type(page).__name__} where a list was expected", path=path)
+        yield from page
+        if len(page) < page_size:
+            return
+        offset += len(page)
+
+
+def item_matches(item: t.Any, filters: t.Mapping[str, t.Any]) -> bool:
+    """Exact match of every filter. A list of wanted values matches any of them; a list field matches when it contains the value."""
+    return all(isinstance(item, dict) and key in item and _field_matches(item[key], wanted) for key, wanted in filters.items())
+
+
+def _field_matches(actual: t.Any, wanted: t.Any) -> bool:
+    if isinstance(wanted, (list, tuple, set, frozenset)):
+        return any(_field_matches(actual, one) for one in wanted)
+    if isinstance(actual, list):
+        return any(_same(one, wanted) for one in actual)
+    return _same(actual, wanted)
+
+
+def _same(actual: t.Any, wanted: t.Any) -> bool:
+    if isinstance(actual, bool) or isinstance(wanted, bool):
+        # True == 1 in Python; a boolean only equals a boolean (or its JSON spelling)
+        if isinstance(wanted, str):
+            return isinstance(actual, bool) and wanted.strip().lower() == ("true" if actual else "false")
+        return isinstance(actual, bool) and isinstance(wanted, bool) and actual is wanted
+    if isinstance(wanted, str) and isinstance(actual, (int, float)):
+        return wanted.strip() == str(actual)  # a template often passes numbers as text: id='42'
+    return actual == wanted
+
+
+def _matches(pattern: tuple[str, ...], segments: tuple[str, ...]) -> bool:
+    if len(pattern) != len(segments):
+        return False
+    for expected, seg in zip(pattern, segments):
+        matcher = _SEGMENT_MATCHERS.get(expected)
+        if matcher is None:
+            if seg != expected:
+                return False
+        elif not matcher.fullmatch(seg):
+            return False
+    return True
+
+
+__all__ = ["MAX_PAGE_SIZE", "READABLE", "REFUSED", "ApiPath", "InvalidPathError", "item_matches", "iter_items", "read", "readable_forms", "resolve"]
