@@ -1,0 +1,106 @@
+# Copyright (c) 2026, cjj365.certctrl contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+# PRIVATE to the cjj365.certctrl collection: no compatibility promise for other users.
+# ACME accounts: the desired state of the acme_account module and the reads of acme_account_info.
+
+from __future__ import annotations
+
+import typing as t
+
+from ansible_collections.cjj365.certctrl.plugins.module_utils import _resources as api
+from ansible_collections.cjj365.certctrl.plugins.module_utils import _state as state
+from ansible_collections.cjj365.certctrl.plugins.module_utils._client import CertCtrlClient
+from ansible_collections.cjj365.certctrl.plugins.module_utils._errors import CertCtrlError
+
+# Options that are record fields of the same name (besides the natural key ``name``).
+FIELDS = ("email", "provider", "ca_id", "leaf_key_algorithm", "leaf_rsa_bits", "leaf_ec_curve", "cert_valid_seconds")
+NORMALIZERS: dict[str, state.Normalizer] = {"ca_id": state.zero_is_none}
+# The documented answer of the API (cert-ctrl agent facts 5.4): what a check run predicts for a new account.
+TEMPLATE = {**dict.fromkeys(("id", "user_id", "name", "provider", "kid", *FIELDS, "created_at")), "email": "", "ca_id": 0}
+
+
+def ensure(client: CertCtrlClient, params: t.Mapping[str, t.Any], *, check_mode: bool, diff: bool, warn: t.Callable[[str], None]) -> dict[str, t.Any]:
+    """State present or absent of one account identified by ``id`` or ``name``."""
+    current = _find(client, params)
+    if params["state"] == "absent":
+        return _absent(client, current, check_mode=check_mode, diff=diff)
+    desired = state.user_set(params, FIELDS)
+    if params.get("id") and params.get("name"):
+        desired["name"] = params["name"]  # identified by id: the name is a setting (rename)
+    if current is None:
+        if params.get("id"):
+            raise CertCtrlError(
+                f"ACME account {params['id']} does not exist or is not visible to this API key (HTTP 404 not found; check the id,"
+                " or omit it to create an account by name)",
+                status=404,
+            )
+        if not desired.get("provider"):
+            raise CertCtrlError(f"ACME account {params['name']!r} does not exist; provider is required to create it")
+        body = {"name": params["name"], **desired}
+        after = state.predict(None, body, TEMPLATE) if check_mode else _create(client, body, warn)
+        return _result(True, None, after, diff)
+    changed = state.differences(current, desired, NORMALIZERS)
+    if not changed:
+        return _result(False, current, current, diff)
+    after = state.predict(current, desired)
+    if not check_mode:
+        # The documented PUT body is {name, email, provider}; changed fields ride along.
+        body = {key: after.get(key) for key in ("name", "email", "provider")}
+        body.update({key: after[key] for key in changed})
+        after = api.update_acme_account(client, current["id"], body)
+    return _result(True, current, after, diff)
+
+
+def _create(client: CertCtrlClient, body: dict, warn: t.Callable[[str], None]) -> dict:
+    created, _adopted = state.create_or_adopt(
+        create=lambda: api.create_acme_account(client, body),
+        reread=lambda: api.find_acme_account(client, body["name"]),
+        attempts=1 + client.policy.retries,
+        warn=warn,
+        what=f"ACME account {body['name']!r}",
+        backoff=lambda attempt: client.policy.delay(attempt, None),
+    )
+    return created
+
+
+def _find(client: CertCtrlClient, params: t.Mapping[str, t.Any]) -> dict | None:
+    if params.get("id"):
+        return api.get_acme_account(client, params["id"])
+    return api.find_acme_account(client, params["name"])
+
+
+def _absent(client: CertCtrlClient, current: dict | None, *, check_mode: bool, diff: bool) -> dict[str, t.Any]:
+    if current is None:
+        return _result(False, None, None, diff)
+    if not check_mode:
+        # A refusal (409 "still has certificates") reaches the user with the server's words.
+        api.delete_acme_account(client, current["id"])
+    return _result(True, current, None, diff)
+
+
+def _result(changed: bool, before: dict | None, after: dict | None, diff: bool) -> dict[str, t.Any]:
+    result: dict[str, t.Any] = {"changed": changed, "acme_account": state.public(after)}
+    if diff:
+        result["diff"] = state.make_diff(before, after)
+    return result
+
+
+def read(client: CertCtrlClient, params: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
+    """acme_account_info: one account by id (must exist) or name, or every account, optionally of one provider."""
+    if params.get("id"):
+        account = api.get_acme_account(client, params["id"])
+        api.must_exist(account, f"ACME account {params['id']}")
+        accounts = [account]
+    elif params.get("name"):
+        account = api.find_acme_account(client, params["name"])
+        accounts = [account] if account else []
+    else:
+        accounts = api.list_acme_accounts(client)
+    if params.get("provider"):
+        accounts = [a for a in accounts if a.get("provider") == params["provider"]]
+    return {"changed": False, "acme_accounts": [state.public(a) for a in accounts]}
+
+
+__all__ = ["ensure", "read"]

@@ -1,0 +1,188 @@
+# Copyright (c) 2026, cjj365.certctrl contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+# PRIVATE to the cjj365.certctrl collection: no compatibility promise for other users.
+# Certificate records: the desired state of the certificate module and the reads of certificate_info.
+# The API creates certificate records but cannot update them, so an existing record that differs
+# from the task is an error, never a second record.
+
+from __future__ import annotations
+
+import typing as t
+
+from ansible_collections.cjj365.certctrl.plugins.module_utils import _resources as api
+from ansible_collections.cjj365.certctrl.plugins.module_utils import _state as state
+from ansible_collections.cjj365.certctrl.plugins.module_utils import _x509
+from ansible_collections.cjj365.certctrl.plugins.module_utils._client import CertCtrlClient
+from ansible_collections.cjj365.certctrl.plugins.module_utils._errors import CertCtrlError
+
+try:
+    from cryptography.hazmat.primitives.asymmetric import ec, rsa
+except ImportError:  # pragma: no cover - _x509.load_pem_chain reports the missing library
+    ec = rsa = None
+
+SUBJECT = ("organization", "organizational_unit", "country", "state", "locality")
+# Subject field -> option name: the module's own ``state`` option is present/absent.
+SUBJECT_OPTIONS = {f: ("state_or_province" if f == "state" else f) for f in SUBJECT}
+# Create body field -> option name (the contract's create example plus the subject fields).
+BODY = {"key_algorithm": "key_algorithm", "policy": "policy", **SUBJECT_OPTIONS}
+# Record field -> option name, for the fields a task may set. None of them can be updated.
+FIELDS = {"sans": "sans", "key_algorithm": "key_algorithm", "key_dist_policy": "policy", **SUBJECT_OPTIONS}
+NORMALIZERS: dict[str, state.Normalizer] = {"sans": state.as_name_set, "country": state.casefold, **{f: state.text for f in SUBJECT if f != "country"}}
+LABELS = {field: option for field, option in FIELDS.items() if field != option}
+# The documented record (cert-ctrl agent facts 5.1, heavy fields aside): the shape a check run predicts.
+TEMPLATE = dict.fromkeys(
+    (
+        "id",
+        "user_id",
+        "domain_name",
+        "acct_id",
+        "sans",
+        "created_at",
+        "updated_at",
+        "self_signed",
+        *SUBJECT,
+        "serial_number",
+        "public_id",
+        "verified",
+        "key_dist_policy",
+    ),
+)
+
+
+def ensure(client: CertCtrlClient, params: t.Mapping[str, t.Any], *, check_mode: bool, diff: bool, warn: t.Callable[[str], None]) -> dict[str, t.Any]:
+    """Make sure a certificate record for domain_name in the account exists, creating it at most once."""
+    domain = params["domain_name"]
+    acct_id = _account_id(client, params, check_mode=check_mode, warn=warn)
+    desired = state.user_set(params, FIELDS)
+    current = _existing(client, domain, acct_id, warn) if acct_id else None
+    if current is not None:
+        _refuse_differences(current, desired)
+        return _result(False, current, current, params, diff)
+    body = {"domain_name": domain, "acct_id": acct_id, "sans": params.get("sans") or [domain]}
+    body.update({field: params[option] for field, option in BODY.items() if params.get(option) is not None})
+    if check_mode:
+        desired.pop("key_algorithm", None)  # not a documented record field
+        created = state.predict(None, {**desired, "domain_name": domain, "acct_id": acct_id, "sans": body["sans"]}, TEMPLATE)
+        if created.get("country"):
+            created["country"] = created["country"].upper()
+        return _result(True, None, created, params, diff)
+    created, _adopted = state.create_or_adopt(
+        create=lambda: api.create_certificate(client, body),
+        reread=lambda: _existing(client, domain, acct_id, warn),
+        attempts=1 + client.policy.retries,
+        warn=warn,
+        what=f"the certificate for {domain!r} in ACME account {acct_id}",
+        backoff=lambda attempt: client.policy.delay(attempt, None),
+    )
+    return _result(True, None, created, params, diff)
+
+
+def _account_id(client: CertCtrlClient, params: t.Mapping[str, t.Any], *, check_mode: bool, warn: t.Callable[[str], None]) -> int | None:
+    """The account id; in check mode an account that an earlier (skipped) task would create is assumed."""
+    if params.get("acct_id"):
+        return int(params["acct_id"])
+    account = api.find_acme_account(client, params["acme_account"])
+    if account is not None:
+        return int(account["id"])
+    if not check_mode:
+        raise CertCtrlError(f"no ACME account named {params['acme_account']!r} is visible to this API key")
+    warn(f"ACME account {params['acme_account']!r} does not exist yet; check mode assumes an earlier task creates it")
+    return None
+
+
+def _existing(client: CertCtrlClient, domain: str, acct_id: int, warn: t.Callable[[str], None]) -> dict | None:
+    """The full record (with ``cert``) of the newest certificate for domain in the account, or None."""
+    matches = api.find_certificates(client, domain_name=domain, acct_id=acct_id)
+    if not matches:
+        return None
+    if len(matches) > 1:
+        ids = ", ".join(str(m["id"]) for m in matches)
+        warn(f"{len(matches)} certificates for {domain!r} exist in ACME account {acct_id} (ids {ids}); using the newest, {matches[0]['id']}")
+    return api.get_certificate(client, matches[0]["id"]) or matches[0]
+
+
+def _refuse_differences(record: dict, desired: dict[str, t.Any]) -> None:
+    """Fail, listing them, when the record differs from the task in fields the API cannot update."""
+    comparable = dict(record, key_algorithm=key_algorithm(record))
+    if comparable["key_algorithm"] is None:
+        desired = {k: v for k, v in desired.items() if k != "key_algorithm"}  # known only once issued
+    changed = state.differences(comparable, desired, NORMALIZERS)
+    if changed:
+        raise CertCtrlError(
+            f"certificate {record['id']} for {record.get('domain_name')!r} in ACME account {record.get('acct_id')} differs from the task in fields"
+            f" the API cannot update: {state.describe_differences(changed, LABELS)}. Nothing was changed: make the task match the record,"
+            " or use another domain_name or ACME account for a new certificate",
+            differences={LABELS.get(k, k): v for k, v in changed.items()},
+            certificate=state.public(record),
+        )
+
+
+def key_algorithm(record: t.Mapping[str, t.Any]) -> str | None:
+    """RSA or ECDSA, read from the issued certificate's public key; None before issuance."""
+    if not record.get("cert"):
+        return None
+    key = _x509.load_pem_chain(record["cert"])[0].public_key()
+    if isinstance(key, rsa.RSAPublicKey):
+        return "RSA"
+    if isinstance(key, ec.EllipticCurvePublicKey):
+        return "ECDSA"
+    return type(key).__name__
+
+
+def present(record: dict, *, return_pem: bool) -> dict[str, t.Any]:
+    """``{"certificate": ..., "x509": ...}``: the record as returned, and its facts once issued."""
+    out: dict[str, t.Any] = {"certificate": state.public(record, keep_heavy=return_pem)}
+    facts = _x509.describe_pem(record.get("cert"))
+    if facts is not None:
+        out["x509"] = facts
+    return out
+
+
+def _result(changed: bool, before: dict | None, after: dict, params: t.Mapping[str, t.Any], diff: bool) -> dict[str, t.Any]:
+    result = {"changed": changed, **present(after, return_pem=params["return_pem"])}
+    if diff:
+        result["diff"] = state.make_diff(_diffable(before), _diffable(after))
+    return result
+
+
+def _diffable(record: dict | None) -> dict | None:
+    """A record for --diff: its fields plus serial, expiry, SANs and fingerprint of the issued certificate."""
+    if record is None:
+        return None
+    facts = _x509.describe_pem(record.get("cert"))
+    out = state.public(record)
+    if facts is not None:
+        out["x509"] = {key: facts[key] for key in ("serial", "not_after", "sans", "sha256_fingerprint")}
+    return out
+
+
+def read(client: CertCtrlClient, params: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
+    """certificate_info: one by id (must exist), one by domain_name + account, or a filtered list."""
+    if params.get("certificate_id"):
+        records = [api.must_exist(api.get_certificate(client, params["certificate_id"]), f"certificate {params['certificate_id']}")]
+    else:
+        acct_id = api.resolve_account_id(client, acct_id=params.get("acct_id"), acme_account=params.get("acme_account")) if _has_account(params) else None
+        records = api.list_account_certificates(client, acct_id) if acct_id else api.list_certificates(client)
+        if params.get("domain_name"):
+            records = [r for r in records if r.get("domain_name") == params["domain_name"]]
+        # A natural-key lookup is a single-certificate lookup: read the full records (with cert).
+        if params.get("include_x509") or (params.get("domain_name") and acct_id):
+            records = [api.get_certificate(client, r["id"]) or r for r in records]
+    return {"changed": False, "certificates": [_with_facts(r, return_pem=params["return_pem"]) for r in records]}
+
+
+def _has_account(params: t.Mapping[str, t.Any]) -> bool:
+    return bool(params.get("acct_id") or params.get("acme_account"))
+
+
+def _with_facts(record: dict, *, return_pem: bool) -> dict[str, t.Any]:
+    shown = present(record, return_pem=return_pem)
+    out = shown["certificate"]
+    if "x509" in shown:
+        out["x509"] = shown["x509"]
+    return out
+
+
+__all__ = ["ensure", "key_algorithm", "present", "read"]
