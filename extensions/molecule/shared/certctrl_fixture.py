@@ -1,0 +1,244 @@
+# Copyright (c) 2026, cjj365.certctrl contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Test fixture of the molecule scenarios: a background cert-ctrl emulator and real nginx servers, no systemd.
+
+  certctrl_fixture.py emulator-start DIR     start the emulator with TLS in the background; DIR/info.json, DIR/pid
+  certctrl_fixture.py emulator-stop DIR
+  certctrl_fixture.py nginx-start DIR --server NAME:CERT:KEY [...]   nginx -p DIR on a free 127.0.0.1 port (DIR/port)
+  certctrl_fixture.py nginx-stop DIR
+  certctrl_fixture.py snakeoil CERT KEY NAME   a self-signed certificate, the "previous" one a host already has
+  certctrl_fixture.py probe HOST:PORT[/SNI]    the serial and fingerprint served there, read independently (JSON)
+
+Every command prints one JSON object. Used by extensions/molecule/*/ and tests/integration/test_role_*.py.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import hashlib
+import json
+import os
+import shutil
+import signal
+import socket
+import ssl
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[3]
+NGINX_CONF = """\
+worker_processes 1;
+pid {dir}/nginx.pid;
+error_log {dir}/error.log;
+events {{ worker_connections 64; }}
+http {{
+    access_log off;
+    client_body_temp_path {dir}/tmp/body;
+    proxy_temp_path {dir}/tmp/proxy;
+    fastcgi_temp_path {dir}/tmp/fastcgi;
+    uwsgi_temp_path {dir}/tmp/uwsgi;
+    scgi_temp_path {dir}/tmp/scgi;
+    include {dir}/extra.conf;
+{servers}}}
+"""
+NGINX_SERVER = """\
+    server {{
+        listen 127.0.0.1:{port} ssl{default};
+        server_name {name};
+        ssl_certificate {cert};
+        ssl_certificate_key {key};
+        return 200 "{name}\\n";
+    }}
+"""
+
+
+def _emit(data: dict) -> None:
+    print(json.dumps(data))
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _stop_pid(pid_file: Path, sig: int = signal.SIGTERM, timeout: float = 10.0) -> bool:
+    if not pid_file.exists():
+        return False
+    pid = int(pid_file.read_text().strip() or 0)
+    if pid <= 0 or not _alive(pid):
+        pid_file.unlink(missing_ok=True)
+        return False
+    os.kill(pid, sig)
+    deadline = time.monotonic() + timeout
+    while _alive(pid) and time.monotonic() < deadline:
+        try:  # reap it when it is our child
+            os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            pass
+        time.sleep(0.05)
+    if _alive(pid):
+        os.kill(pid, signal.SIGKILL)
+    pid_file.unlink(missing_ok=True)
+    return True
+
+
+def emulator_start(directory: Path, issue_delay: float) -> None:
+    directory.mkdir(parents=True, exist_ok=True)
+    info_file = directory / "info.json"
+    if (directory / "pid").exists() and _alive(int((directory / "pid").read_text())) and info_file.exists():
+        _emit({"changed": False, **json.loads(info_file.read_text())})
+        return
+    info_file.unlink(missing_ok=True)
+    exe = shutil.which("certctrl-emulator", path=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
+    env = dict(os.environ)
+    if exe:
+        cmd = [exe]
+    else:
+        cmd = [sys.executable, "-m", "certctrl_emulator"]
+        env["PYTHONPATH"] = f"{REPO / 'tests' / 'emulator'}{os.pathsep}{env.get('PYTHONPATH', '')}"
+    cmd += ["--tls-dir", str(directory / "tls"), "--info-file", str(info_file), "--issue-delay", str(issue_delay)]
+    cmd += ["--request-log", str(directory / "requests.jsonl")]
+    with open(directory / "emulator.log", "ab") as log:
+        proc = subprocess.Popen(cmd, stdout=log, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True, env=env)
+    deadline = time.monotonic() + 30
+    while not info_file.exists():
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            sys.exit(f"certctrl-emulator did not start: {(directory / 'emulator.log').read_text()[-2000:]}")
+        time.sleep(0.05)
+    time.sleep(0.05)  # the info file is written once listening; let the writer finish
+    (directory / "pid").write_text(str(proc.pid))
+    _emit({"changed": True, **json.loads(info_file.read_text())})
+
+
+def emulator_stop(directory: Path) -> None:
+    _emit({"changed": _stop_pid(directory / "pid")})
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def nginx_start(directory: Path, servers: list[str]) -> None:
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "tmp").mkdir(exist_ok=True)
+    (directory / "extra.conf").touch()
+    pid_file = directory / "nginx.pid"
+    port_file = directory / "port"
+    if pid_file.exists() and _alive(int(pid_file.read_text().strip() or 0)):
+        _emit({"changed": False, "port": int(port_file.read_text()), "conf": str(directory / "nginx.conf")})
+        return
+    port = int(port_file.read_text()) if port_file.exists() else _free_port()
+    blocks = []
+    for index, spec in enumerate(servers):
+        name, cert, key = spec.split(":", 2)
+        blocks.append(NGINX_SERVER.format(port=port, name=name, cert=cert, key=key, default=" default_server" if index == 0 else ""))
+    conf = directory / "nginx.conf"
+    conf.write_text(NGINX_CONF.format(dir=directory, servers="".join(blocks)))
+    port_file.write_text(str(port))
+    run = subprocess.run(["nginx", "-p", str(directory), "-c", str(conf)], capture_output=True, text=True, check=False)
+    if run.returncode != 0:
+        sys.exit(f"nginx did not start: {run.stderr}")
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            if time.monotonic() > deadline:
+                sys.exit(f"nginx does not listen on {port}: {(directory / 'error.log').read_text()[-2000:]}")
+            time.sleep(0.05)
+    _emit({"changed": True, "port": port, "conf": str(conf)})
+
+
+def nginx_stop(directory: Path) -> None:
+    _emit({"changed": _stop_pid(directory / "nginx.pid", signal.SIGQUIT)})
+
+
+def snakeoil(cert: Path, key: Path, name: str) -> None:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    private = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(private.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=30))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
+        .sign(private, hashes.SHA256())
+    )
+    for path in (cert, key):
+        path.parent.mkdir(parents=True, exist_ok=True)
+    cert.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key.write_bytes(private.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    key.chmod(0o600)
+    _emit({"changed": True, "serial": format(certificate.serial_number, "x")})
+
+
+def probe(endpoint: str) -> None:
+    address, sni = endpoint.split("/", 1) if "/" in endpoint else (endpoint, "")
+    host, port = address.rsplit(":", 1)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    with socket.create_connection((host, int(port)), timeout=10) as sock, context.wrap_socket(sock, server_hostname=sni or None) as tls:
+        der = tls.getpeercert(binary_form=True)
+    from cryptography import x509
+
+    certificate = x509.load_der_x509_certificate(der)
+    _emit({"changed": False, "serial": format(certificate.serial_number, "x"), "sha256": hashlib.sha256(der).hexdigest()})
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("emulator-start")
+    p.add_argument("dir", type=Path)
+    p.add_argument("--issue-delay", type=float, default=0.1)
+    sub.add_parser("emulator-stop").add_argument("dir", type=Path)
+    p = sub.add_parser("nginx-start")
+    p.add_argument("dir", type=Path)
+    p.add_argument("--server", action="append", required=True, help="NAME:CERT:KEY")
+    sub.add_parser("nginx-stop").add_argument("dir", type=Path)
+    p = sub.add_parser("snakeoil")
+    p.add_argument("cert", type=Path)
+    p.add_argument("key", type=Path)
+    p.add_argument("name")
+    sub.add_parser("probe").add_argument("endpoint")
+    args = parser.parse_args()
+    if args.command == "emulator-start":
+        emulator_start(args.dir.resolve(), args.issue_delay)
+    elif args.command == "emulator-stop":
+        emulator_stop(args.dir.resolve())
+    elif args.command == "nginx-start":
+        nginx_start(args.dir.resolve(), args.server)
+    elif args.command == "nginx-stop":
+        nginx_stop(args.dir.resolve())
+    elif args.command == "snakeoil":
+        snakeoil(args.cert, args.key, args.name)
+    else:
+        probe(args.endpoint)
+
+
+if __name__ == "__main__":
+    main()

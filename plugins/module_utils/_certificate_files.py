@@ -1,0 +1,408 @@
+# Copyright (c) 2026, cjj365.certctrl contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+# PRIVATE to the cjj365.certctrl collection: no compatibility promise for other users.
+# The certificate_files module's job, on the managed host: replace a certificate's files as one transaction
+# (every new file staged next to its destination with its final owner, group, mode and SELinux context, the
+# replaced files hard-linked into a backup, then all renamed; a failure puts back what was already renamed),
+# and put a backup back. Standard library only. Key material never enters a result, a diff or a message.
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime
+import grp
+import hashlib
+import os
+import pwd
+import shutil
+import stat
+import tempfile
+import typing as t
+
+from ansible_collections.cjj365.certctrl.plugins.module_utils._pem import leaf_summary
+
+if t.TYPE_CHECKING:
+    from ansible.module_utils.basic import AnsibleModule
+
+BACKUP_DIR = ".certctrl-backup"
+# Files whose content is secret: their content is never read into a diff, their lines say so.
+SECRET_SUFFIXES = (".key", ".pfx", ".p12")
+MAX_BYTES = 16 * 1024 * 1024
+
+
+class FilesError(Exception):
+    """Nothing (or everything already undone) was changed; the message says what failed."""
+
+
+def _is_secret(path: str) -> bool:
+    name = os.path.basename(path)
+    return name.endswith(SECRET_SUFFIXES) or name.startswith(("combined", "private"))
+
+
+def _shows_leaf(path: str) -> bool:
+    """Whether the diff may read the leaf from this file: not a secret one, and not a chain (an intermediate comes first)."""
+    return not _is_secret(path) and not os.path.basename(path).startswith("chain")
+
+
+def _sha256(path: str) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(65536), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _owner_group(st: os.stat_result) -> str:
+    try:
+        owner = pwd.getpwuid(st.st_uid).pw_name
+    except KeyError:
+        owner = str(st.st_uid)
+    try:
+        group = grp.getgrgid(st.st_gid).gr_name
+    except KeyError:
+        group = str(st.st_gid)
+    return f"{owner}:{group}"
+
+
+def _describe_file(path: str) -> str:
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return f"{path}: absent"
+    return f"{path}: {stat.S_IMODE(st.st_mode):04o} {_owner_group(st)}"
+
+
+def _certificate_line(summary: dict[str, t.Any] | None) -> str:
+    if not summary:
+        return "certificate: none"
+    parts = [f"{k} {summary[k]}" for k in ("serial", "not_after", "sha256_fingerprint", "domain_name") if summary.get(k)]
+    return "certificate: " + ", ".join(parts)
+
+
+def _fsync_dir(path: str) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+class CertificateFiles:
+    """One transaction over a list of files (dicts with path, src or content, state, owner, group, mode, setype)."""
+
+    def __init__(self, module: AnsibleModule) -> None:
+        self.module = module
+        p = module.params
+        self.files: list[dict[str, t.Any]] = p["files"]
+        self.backup: bool = p["backup"]
+        self.keep_backups: int = max(1, p["keep_backups"])
+        self.directory = {"mode": p["directory_mode"], "owner": p["directory_owner"], "group": p["directory_group"]}
+        self.certificate: dict[str, t.Any] | None = p["certificate"]
+        self.stamp = datetime.datetime.now().strftime("%Y%m%dT%H%M%S.%f")
+        self._backup_dirs: dict[str, str] = {}
+
+    # -- planning ---------------------------------------------------------------------------------
+
+    def _new_content(self, item: dict[str, t.Any]) -> bytes | None:
+        """The new bytes: from O(src) (a file staged on the host) or O(content) (base64); None when neither is given."""
+        if item.get("src"):
+            try:
+                with open(item["src"], "rb") as handle:
+                    data = handle.read(MAX_BYTES + 1)
+            except OSError as exc:
+                raise FilesError(f"cannot read {item['src']}: {exc.strerror or exc}; nothing was changed") from None
+            if len(data) > MAX_BYTES:
+                raise FilesError(f"{item['src']} is larger than {MAX_BYTES} bytes; nothing was changed")
+            return data
+        if item.get("content") is None:
+            return None
+        try:
+            return base64.b64decode("".join(item["content"].split()), validate=True)
+        except (binascii.Error, ValueError):
+            raise FilesError(f"the content of {item['path']} is not valid base64; nothing was changed") from None
+
+    def plan(self) -> list[dict[str, t.Any]]:
+        """Each file with what would happen to it: created, replaced, unchanged, removed or absent."""
+        planned = []
+        seen = set()
+        for item in self.files:
+            path = os.path.abspath(item["path"])
+            if path in seen:
+                raise FilesError(f"{path} is listed twice; nothing was changed")
+            seen.add(path)
+            exists = os.path.lexists(path)
+            if exists and os.path.islink(path):
+                raise FilesError(f"{path} is a symbolic link; point the destination at the real location; nothing was changed")
+            if exists and not os.path.isfile(path):
+                raise FilesError(f"{path} exists and is not a regular file; nothing was changed")
+            content = self._new_content(item)
+            if item["state"] == "absent":
+                action = "removed" if exists else "absent"
+            elif content is None:
+                if not self.module.check_mode:
+                    raise FilesError(f"{path}: src or content is required outside check mode; nothing was changed")
+                action = "replaced" if exists else "created"  # planning a bundle that is not downloaded yet
+            elif not exists:
+                action = "created"
+            else:
+                action = "unchanged" if _sha256(path) == hashlib.sha256(content).hexdigest() else "replaced"
+            planned.append({**item, "path": path, "data": content, "exists": exists, "action": action})
+        return planned
+
+    # -- attributes -------------------------------------------------------------------------------
+
+    def _context(self, path: str, exists: bool, setype: str | None) -> list | None:
+        if not self.module.selinux_enabled():
+            return None
+        context = list(self.module.selinux_context(path) if exists else self.module.selinux_default_context(path))
+        if setype and len(context) > 2:
+            context[2] = setype
+        return context
+
+    def _apply(self, target: str, *, mode: t.Any, owner: str | None, group: str | None, context: list | None, like: str | None) -> bool:
+        """Set attributes on ``target``; unset ones are taken from ``like`` (the file being replaced) when there is one."""
+        if like is not None:
+            st = os.stat(like)
+            mode = mode if mode is not None else stat.S_IMODE(st.st_mode)
+            owner = owner if owner is not None else str(st.st_uid)
+            group = group if group is not None else str(st.st_gid)
+        changed = False
+        if owner is not None:
+            changed = self.module.set_owner_if_different(target, owner, changed)
+        if group is not None:
+            changed = self.module.set_group_if_different(target, group, changed)
+        if mode is not None:
+            changed = self.module.set_mode_if_different(target, mode, changed)
+        if context is not None:
+            changed = self.module.set_context_if_different(target, context, changed)
+        return changed
+
+    def _ensure_directory(self, path: str) -> bool:
+        """Create missing parents (with the directory attributes); apply them to the immediate parent."""
+        missing = []
+        current = path
+        while not os.path.isdir(current):
+            if os.path.lexists(current):
+                raise FilesError(f"{current} exists and is not a directory; nothing was changed")
+            missing.append(current)
+            current = os.path.dirname(current)
+        for directory in reversed(missing):
+            os.mkdir(directory, 0o700)
+            self._apply(directory, mode=self.directory["mode"] or 0o750, owner=self.directory["owner"], group=self.directory["group"], context=None, like=None)
+        changed = self._apply(path, context=None, like=None, **self.directory) if not missing else False
+        return bool(missing) or changed
+
+    # -- the transaction --------------------------------------------------------------------------
+
+    def _backup_dir(self, parent: str) -> str:
+        if parent not in self._backup_dirs:
+            root = os.path.join(parent, BACKUP_DIR)
+            if not os.path.isdir(root):
+                os.mkdir(root, 0o700)
+            os.chmod(root, 0o700)
+            directory = os.path.join(root, self.stamp)
+            os.mkdir(directory, 0o700)
+            self._backup_dirs[parent] = directory
+        return self._backup_dirs[parent]
+
+    def _keep(self, path: str) -> str:
+        """Hard-link (or copy, keeping owner and mode) the file into this run's backup directory."""
+        target = os.path.join(self._backup_dir(os.path.dirname(path)), os.path.basename(path))
+        try:
+            os.link(path, target)
+        except OSError:
+            shutil.copy2(path, target)
+            st = os.stat(path)
+            os.chown(target, st.st_uid, st.st_gid)
+        return target
+
+    def _stage(self, item: dict[str, t.Any]) -> str:
+        parent, name = os.path.split(item["path"])
+        fd, temp = tempfile.mkstemp(prefix=f".{name}.", suffix=".certctrl-tmp", dir=parent)  # 0600 from the start
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(item["data"])
+                handle.flush()
+                os.fsync(handle.fileno())
+            context = self._context(item["path"], item["exists"], item.get("setype"))
+            like = item["path"] if item["exists"] else None
+            self._apply(temp, mode=item.get("mode"), owner=item.get("owner"), group=item.get("group"), context=context, like=like)
+        except Exception:
+            os.unlink(temp)
+            raise
+        return temp
+
+    def _undo(self, done: list[dict[str, t.Any]]) -> list[str]:
+        """Put the files already renamed or removed back; the paths that could not be are returned."""
+        failed = []
+        for item in reversed(done):
+            try:
+                if item.get("backup"):
+                    restore_file(item["backup"], item["path"])
+                elif os.path.lexists(item["path"]):
+                    os.unlink(item["path"])
+            except OSError:
+                failed.append(item["path"])
+        return failed
+
+    def transact(self, planned: list[dict[str, t.Any]]) -> None:
+        """Stage every new file, back up what it replaces, then rename them all; on failure undo and raise."""
+        writes = [i for i in planned if i["action"] in ("created", "replaced")]
+        removals = [i for i in planned if i["action"] == "removed"]
+        temps: dict[str, str] = {}
+        done: list[dict[str, t.Any]] = []
+        try:
+            for item in writes:
+                self._ensure_directory(os.path.dirname(item["path"]))
+            for item in writes:
+                temps[item["path"]] = self._stage(item)
+            if self.backup:
+                for item in writes + removals:
+                    if item["exists"]:
+                        item["backup"] = self._keep(item["path"])
+            for item in writes:
+                os.replace(temps.pop(item["path"]), item["path"])
+                done.append(item)
+            for item in removals:
+                os.unlink(item["path"])
+                done.append(item)
+        except (OSError, FilesError) as exc:
+            for temp in temps.values():
+                try:
+                    os.unlink(temp)
+                except OSError:
+                    pass
+            failed = self._undo(done)
+            what = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            where = f" ({exc.filename})" if isinstance(exc, OSError) and exc.filename else ""
+            msg = f"replacing the certificate files failed: {what}{where}"
+            if failed:
+                raise FilesError(f"{msg}; could NOT put back {', '.join(failed)}: restore them from {BACKUP_DIR}") from None
+            raise FilesError(f"{msg}; the previous files were put back") from None
+        for directory in {os.path.dirname(i["path"]) for i in done}:
+            _fsync_dir(directory)
+        self._prune()
+
+    def attributes(self, planned: list[dict[str, t.Any]]) -> bool:
+        """Owner, group, mode and SELinux type of the files whose content stays (check mode aware)."""
+        changed = False
+        for item in planned:
+            if item["action"] != "unchanged":
+                continue
+            context = self._context(item["path"], True, item.get("setype")) if item.get("setype") else None
+            if self._apply(item["path"], mode=item.get("mode"), owner=item.get("owner"), group=item.get("group"), context=context, like=None):
+                item["action"] = "attributes"
+                changed = True
+        return changed
+
+    def _prune(self) -> None:
+        for directory in self._backup_dirs.values():
+            root = os.path.dirname(directory)
+            runs = sorted(os.listdir(root))
+            for old in runs[: max(0, len(runs) - self.keep_backups)]:
+                shutil.rmtree(os.path.join(root, old), ignore_errors=True)
+
+    # -- reporting --------------------------------------------------------------------------------
+
+    def diff(self, planned: list[dict[str, t.Any]]) -> dict[str, str]:
+        """Metadata only: the certificate (serial, expiry, fingerprint) and each path's mode and owner."""
+        before_cert = next((s for s in (self._host_summary(i) for i in planned) if s), None)
+        incoming = (leaf_summary(i["data"]) for i in planned if i["data"] and _shows_leaf(i["path"]))
+        after_cert = next((s for s in incoming if s), None) or self.certificate
+        before = [_certificate_line(before_cert)] + [_describe_file(i["path"]) for i in planned]
+        after = [_certificate_line(after_cert)]
+        for item in planned:
+            mode = item.get("mode")
+            attrs = " ".join(str(x) for x in (mode, f"{item.get('owner') or '-'}:{item.get('group') or '-'}") if x)
+            after.append(f"{item['path']}: {item['action']}" + (f" ({attrs})" if item["action"] not in ("removed", "absent") else ""))
+        return {"before": "\n".join(before) + "\n", "after": "\n".join(after) + "\n"}
+
+    def _host_summary(self, item: dict[str, t.Any]) -> dict[str, t.Any] | None:
+        if not item["exists"] or not _shows_leaf(item["path"]):
+            return None
+        try:
+            with open(item["path"], "rb") as handle:
+                return leaf_summary(handle.read(1024 * 1024))
+        except OSError:
+            return None
+
+
+def restore_file(backup: str, path: str) -> None:
+    """Atomically put ``backup`` at ``path``; the backup stays where it is."""
+    parent, name = os.path.split(path)
+    temp = os.path.join(parent, f".{name}.{os.getpid()}.certctrl-restore")
+    if os.path.lexists(temp):
+        os.unlink(temp)
+    try:
+        os.link(backup, temp)
+    except OSError:
+        shutil.copy2(backup, temp)
+        st = os.stat(backup)
+        os.chown(temp, st.st_uid, st.st_gid)
+    os.replace(temp, path)
+
+
+def restore(module: AnsibleModule) -> dict[str, t.Any]:
+    """state=restored: undo a run given its ``files`` result: backups back, new files removed."""
+    results, missing = [], []
+    for item in module.params["restore_from"]:
+        if item.get("action") not in ("created", "replaced", "removed") or not item.get("path"):
+            continue  # unchanged, attribute-only or absent: nothing to undo
+        path, backup = os.path.abspath(item["path"]), item.get("backup")
+        if backup and not os.path.isfile(backup):
+            missing.append(backup)
+            continue
+        if backup:
+            changed = not os.path.isfile(path) or _sha256(path) != _sha256(backup)
+            action = "restored" if changed else "unchanged"
+        elif item.get("existed"):
+            raise FilesError(f"{path} has no backup (the run used backup=false); nothing was restored")
+        else:
+            changed = os.path.lexists(path)
+            action = "removed" if changed else "absent"
+        results.append({"path": path, "backup": backup, "action": action, "changed": changed})
+    if missing:
+        raise FilesError(f"backup files are missing: {', '.join(missing)}; nothing was restored")
+    if not module.check_mode:
+        for item in results:
+            if item["changed"] and item["backup"]:
+                restore_file(item["backup"], item["path"])
+            elif item["changed"]:
+                os.unlink(item["path"])
+        for directory in {os.path.dirname(i["path"]) for i in results if i["changed"]}:
+            _fsync_dir(directory)
+    changed = any(i["changed"] for i in results)
+    return {"changed": changed, "content_changed": changed, "files": results}
+
+
+def deploy(module: AnsibleModule) -> dict[str, t.Any]:
+    """state=present: the module's result."""
+    job = CertificateFiles(module)
+    planned = job.plan()
+    content_changed = any(i["action"] in ("created", "replaced", "removed") for i in planned)
+    diff = job.diff(planned) if module._diff else None
+    if content_changed and not module.check_mode:
+        job.transact(planned)
+    attributes_changed = job.attributes(planned)
+    result: dict[str, t.Any] = {
+        "changed": content_changed or attributes_changed,
+        "content_changed": content_changed,
+        "files": [
+            {"path": i["path"], "action": i["action"], "changed": i["action"] not in ("unchanged", "absent"), "existed": i["exists"], "backup": i.get("backup")}
+            for i in planned
+        ],
+    }
+    if diff is not None:
+        result["diff"] = diff
+    return result
+
+
+__all__ = ["BACKUP_DIR", "CertificateFiles", "FilesError", "deploy", "restore", "restore_file"]

@@ -1,0 +1,247 @@
+#!/usr/bin/python
+# Copyright (c) 2026, cjj365.certctrl contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: certificate_files
+short_description: Replace a certificate's files on a host as one transaction, with backup and restore
+version_added: 0.1.0
+author: cjj365.certctrl contributors (@cjj365)
+description:
+  - Runs on the managed host and replaces a set of files (typically the certificate, chain and private key of one
+    certificate) together, so a service never reads a new certificate with an old key.
+  - Every new file is first written to a temporary name next to its destination, with its final owner, group, mode
+    and SELinux context. The files it replaces are then hard-linked into a backup directory
+    (C(.certctrl-backup/<timestamp>/) next to them, mode V(0700)), and all temporary files are renamed over their
+    destinations. When one step fails, the files already renamed are put back and the module fails; nothing is left half-replaced.
+  - Files whose content is already right are not rewritten; only their owner, group, mode and SELinux type are corrected.
+  - With O(state=restored) it undoes an earlier run. Given that run's RV(files) as O(restore_from), it puts each backup
+    back and removes the files that did not exist before.
+  - This is the host side of the C(cjj365.certctrl.deploy) role, which fetches and validates the bundle on the controller
+    with M(cjj365.certctrl.device_bundle), copies the files into a private temporary directory on the host and names them in O(files[].src).
+  - Needs nothing but Python on the host. It does not talk to the cert-ctrl API and is therefore not part of the
+    C(cjj365.certctrl.certctrl) action group.
+extends_documentation_fragment:
+  - cjj365.certctrl._attributes
+attributes:
+  check_mode:
+    support: full
+    details:
+      - In check mode O(files[].src) and O(files[].content) may be omitted; such a file is reported as replaced (or created),
+        which is how the role plans a deployment whose bundle it does not download in check mode.
+  diff_mode:
+    support: full
+    details:
+      - The diff shows the certificate's serial, expiry and fingerprint and each file's mode and owner, never file content.
+options:
+  state:
+    description:
+      - V(present) writes O(files); V(restored) undoes the run whose RV(files) is O(restore_from).
+    type: str
+    choices: [present, restored]
+    default: present
+  files:
+    description:
+      - The files of the transaction. Required with O(state=present).
+    type: list
+    elements: dict
+    suboptions:
+      path:
+        description: Absolute path of the file. Symbolic links and directories are refused.
+        type: path
+        required: true
+      src:
+        description:
+          - A file on the host holding the new content, typically copied there by M(ansible.builtin.copy) into a private
+            temporary directory. It is read, not moved; remove it afterwards.
+          - One of O(files[].src) and O(files[].content) is required with O(state=present) and O(files[].state=present),
+            except in check mode.
+        type: path
+      content:
+        description:
+          - The new content, base64-encoded (as M(ansible.builtin.slurp) returns it). Never logged or returned.
+          - Prefer O(files[].src) for private keys, so the key is not part of the task's arguments.
+        type: str
+      state:
+        description:
+          - V(absent) removes the file (after backing it up) as part of the transaction, for example a C(chain.pem)
+            a certificate without intermediates no longer has.
+        type: str
+        choices: [present, absent]
+        default: present
+      owner:
+        description: Owner of the file. When unset, a replaced file keeps its owner and a new one belongs to the user the module runs as.
+        type: str
+      group:
+        description: Group of the file. When unset, a replaced file keeps its group.
+        type: str
+      mode:
+        description:
+          - Permissions, as an octal string such as V('0600') or symbolic.
+          - When unset, a replaced file keeps its mode and a new one gets V(0600).
+        type: raw
+      setype:
+        description:
+          - SELinux type, for example V(cert_t). When unset, a replaced file keeps its context and a new one gets the
+            policy's default context for its path. Ignored where SELinux is disabled.
+        type: str
+  restore_from:
+    description:
+      - With O(state=restored), the RV(files) of the run to undo. Entries whose C(action) is V(created), V(replaced) or
+        V(removed) are undone. They get their C(backup) back, or are removed when C(backup) is V(null) (the file was new);
+        the others are skipped.
+      - Required with O(state=restored).
+    type: list
+    elements: dict
+  backup:
+    description:
+      - Keep the replaced files in C(.certctrl-backup/<timestamp>/) next to them. Needed to restore them later.
+    type: bool
+    default: true
+  keep_backups:
+    description:
+      - How many backup directories to keep per directory; older ones are removed. At least one (this run's) is kept.
+    type: int
+    default: 5
+  directory_mode:
+    description:
+      - Mode of the directories holding the files. Missing directories are created with it (V(0750) when unset);
+        an existing directory gets it when it is set.
+    type: raw
+  directory_owner:
+    description: Owner of the directories holding the files (created or existing).
+    type: str
+  directory_group:
+    description: Group of the directories holding the files (created or existing).
+    type: str
+  certificate:
+    description:
+      - Facts of the certificate being deployed (for example RV(cjj365.certctrl.device_bundle#module:x509)), shown in the
+        diff when the new content is not known yet (check mode). Only its C(serial), C(not_after), C(sha256_fingerprint)
+        and C(domain_name) are used.
+    type: dict
+notes:
+  - Key material is never read back into a result or a diff; the files whose name ends in C(.key), C(.pfx) or C(.p12)
+    or starts with C(private) or C(combined) are not even opened for the diff.
+  - The backups of private keys keep their owner and mode and sit in a V(0700) directory; lower O(keep_backups) to keep fewer old keys on disk.
+seealso:
+  - module: cjj365.certctrl.device_bundle
+"""
+
+EXAMPLES = r"""
+---
+- name: Make a private staging directory on the host
+  ansible.builtin.tempfile:
+    state: directory
+    prefix: certctrl-
+  register: staging
+
+- name: Copy the files the controller prepared, without log or diff (one of them is the key)
+  ansible.builtin.copy:
+    src: "{{ bundle_dir }}/{{ item }}"
+    dest: "{{ staging.path }}/{{ item }}"
+    mode: "0600"
+  loop: [fullchain.pem, private.key]
+  no_log: true
+  diff: false
+
+- name: Replace certificate and key together
+  cjj365.certctrl.certificate_files:
+    files:
+      - path: /etc/ssl/example/fullchain.pem
+        src: "{{ staging.path }}/fullchain.pem"
+        mode: "0644"
+      - path: /etc/ssl/example/private.key
+        src: "{{ staging.path }}/private.key"
+        group: ssl-cert
+        mode: "0640"
+    directory_mode: "0750"
+  register: replaced
+
+- name: Put the previous files back
+  cjj365.certctrl.certificate_files:
+    state: restored
+    restore_from: "{{ replaced.files }}"
+"""
+
+RETURN = r"""
+content_changed:
+  description: Whether a file was created, replaced, removed (or restored). Attribute-only corrections do not count.
+  returned: success
+  type: bool
+  sample: true
+files:
+  description: What happened to each file, in the order of O(files).
+  returned: success
+  type: list
+  elements: dict
+  contains:
+    path:
+      description: Absolute path.
+      type: str
+      sample: /etc/certctrl/certs/www.example.com/private.key
+    action:
+      description:
+        - V(created), V(replaced), V(removed), V(unchanged), V(attributes) (only owner, group, mode or context changed)
+          or V(absent) (to be removed and already missing).
+        - With O(state=restored), V(restored), V(removed), V(unchanged) (already the backup's content) or V(absent) (already gone).
+      type: str
+      sample: replaced
+    changed:
+      description: Whether the file changed.
+      type: bool
+      sample: true
+    existed:
+      description: Whether the file existed before. Not returned with O(state=restored).
+      type: bool
+      sample: true
+      returned: when O(state=present)
+    backup:
+      description: Where the previous content was kept; V(null) when there was none (the file is new) or O(backup=false).
+      type: str
+      sample: /etc/certctrl/certs/www.example.com/.certctrl-backup/20260101T120000.000000/private.key
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.cjj365.certctrl.plugins.module_utils._certificate_files import FilesError, deploy, restore
+
+
+def main() -> None:
+    file_spec = {
+        "path": {"type": "path", "required": True},
+        "src": {"type": "path"},
+        "content": {"type": "str", "no_log": True},
+        "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
+        "owner": {"type": "str"},
+        "group": {"type": "str"},
+        "mode": {"type": "raw"},
+        "setype": {"type": "str"},
+    }
+    module = AnsibleModule(
+        argument_spec={
+            "state": {"type": "str", "choices": ["present", "restored"], "default": "present"},
+            "files": {"type": "list", "elements": "dict", "options": file_spec, "mutually_exclusive": [("src", "content")]},
+            "restore_from": {"type": "list", "elements": "dict"},
+            "backup": {"type": "bool", "default": True},
+            "keep_backups": {"type": "int", "default": 5},
+            "directory_mode": {"type": "raw"},
+            "directory_owner": {"type": "str"},
+            "directory_group": {"type": "str"},
+            "certificate": {"type": "dict"},
+        },
+        required_if=[("state", "present", ["files"]), ("state", "restored", ["restore_from"])],
+        supports_check_mode=True,
+    )
+    try:
+        result = restore(module) if module.params["state"] == "restored" else deploy(module)
+    except (FilesError, OSError) as exc:
+        module.fail_json(msg=str(exc) if isinstance(exc, FilesError) else f"{exc.strerror or exc} ({exc.filename})")
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()
