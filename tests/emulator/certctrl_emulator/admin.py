@@ -124,7 +124,7 @@ def create_devices(req):
         start = max(start, (seq["seq"] if seq else 0) + 1)
         rows = [(start + i, user_id, str(uuid.uuid4()), f"{prefix}{start + i}", status, platform, model, now) for i in range(count)]
         st.many(
-            "INSERT INTO devices (id, user_id, device_public_id, name, status, platform, model, created_at) " "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO devices (id, user_id, device_public_id, name, status, platform, model, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             rows,
         )
     return ok({"ids": [r[0] for r in rows]}, 201)

@@ -44,7 +44,7 @@ def device_by_public_id(req):
 def device_certificates(req):
     device = _device(req)
     rows = req.app.store.all(
-        "SELECT c.* FROM certificates c JOIN assignments a ON a.certificate_id = c.id " "WHERE a.device_id = ? AND c.user_id = ?",
+        "SELECT c.* FROM certificates c JOIN assignments a ON a.certificate_id = c.id WHERE a.device_id = ? AND c.user_id = ?",
         (device["id"], req.user_id),
     )
     return ok([cert_out(r, heavy=False) for r in paginate(req, visible(req, "certificates", rows))])

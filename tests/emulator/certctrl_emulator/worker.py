@@ -164,7 +164,7 @@ class Worker(threading.Thread):
             try:
                 now = now_ms()
                 due = st.all(
-                    "SELECT id, status FROM issue_history WHERE status IN ('PENDING', 'PROCESSING') " "AND next_at > 0 AND next_at <= ? ORDER BY id",
+                    "SELECT id, status FROM issue_history WHERE status IN ('PENDING', 'PROCESSING') AND next_at > 0 AND next_at <= ? ORDER BY id",
                     (now,),
                 )
                 for row in due:
@@ -173,7 +173,7 @@ class Worker(threading.Thread):
                     if row["status"] == "PENDING":
                         with st.lock:
                             st.run(
-                                "UPDATE issue_history SET status = 'PROCESSING', next_at = ? " "WHERE id = ? AND status = 'PENDING'",
+                                "UPDATE issue_history SET status = 'PROCESSING', next_at = ? WHERE id = ? AND status = 'PENDING'",
                                 (now_ms() + int(self.app.issue_delay * 1000), row["id"]),
                             )
                     else:

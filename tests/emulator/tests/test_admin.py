@@ -53,7 +53,7 @@ def test_bundle_route_template(emu):
 def test_fault_status_with_retry_after_and_count(emu):
     client = Client(emu)
     emu.admin.add_fault(path=r"^/apiv1/me/devices$", kind="status", status=503, retry_after=2, count=2)
-    for _ in range(2):
+    for _i in range(2):
         r = client.get("/devices")
         error_of(r, 503, 5017)
         assert r.headers["Retry-After"] == "2"
@@ -73,11 +73,11 @@ def test_fault_status_with_retry_after_and_count(emu):
 def test_fault_fraction(emu):
     client = Client(emu)
     emu.admin.add_fault(path="/health", kind="status", status=502, fraction=0.5)
-    codes = [client.get("/health").status_code for _ in range(60)]
+    codes = [client.get("/health").status_code for _i in range(60)]
     assert 5 < codes.count(502) < 55 and codes.count(200) + codes.count(502) == 60
     emu.admin.clear_faults()
     emu.admin.add_fault(path="/health", kind="status", status=502, fraction=0)
-    assert all(client.get("/health").status_code == 200 for _ in range(5))
+    assert all(client.get("/health").status_code == 200 for _i in range(5))
 
 
 def test_fault_drop(emu):
@@ -138,7 +138,7 @@ def test_fault_validation(emu):
 def test_rate_limit(emu):
     client, other = Client(emu), Client(emu, "readonly")
     emu.admin.set_rate_limit(3, 1.0)
-    assert [client.get("/devices/1").status_code for _ in range(3)] == [200] * 3
+    assert [client.get("/devices/1").status_code for _i in range(3)] == [200] * 3
     r = client.get("/devices/1")
     error_of(r, 429, 5013)
     assert 1 <= int(r.headers["Retry-After"]) <= 1
@@ -146,8 +146,8 @@ def test_rate_limit(emu):
     time.sleep(1.05)
     assert client.get("/devices/1").status_code == 200
     emu.admin.set_rate_limit(None, None)
-    assert all(client.get("/health").status_code == 200 for _ in range(10))
-    assert all(client.get("/devices/1").status_code == 200 for _ in range(10))
+    assert all(client.get("/health").status_code == 200 for _i in range(10))
+    assert all(client.get("/devices/1").status_code == 200 for _i in range(10))
 
 
 def test_rate_limit_from_constructor(tmp_path):
@@ -156,7 +156,7 @@ def test_rate_limit_from_constructor(tmp_path):
     with Emulator(tls=False, rate_limit=(2, 60), workdir=str(tmp_path)) as emu:
         assert emu.base_url.startswith("http://") and emu.ca_file is None and emu.http_url is None
         client = Client(emu)
-        assert [client.get("/devices").status_code for _ in range(3)] == [200, 200, 429]
+        assert [client.get("/devices").status_code for _i in range(3)] == [200, 200, 429]
         assert 55 <= int(client.get("/devices").headers["Retry-After"]) <= 60
 
 

@@ -43,7 +43,7 @@ def bundle(shared_emu, setup):
 
 
 def test_key_mismatch(bundle):
-    key, leaf, _ = pem_parts(zipfile.ZipFile(io.BytesIO(bundle("key_mismatch").content)))
+    key, leaf, _chain = pem_parts(zipfile.ZipFile(io.BytesIO(bundle("key_mismatch").content)))
     assert key.public_key().public_numbers() != leaf.public_key().public_numbers()
 
 
@@ -108,7 +108,7 @@ def test_scoping_by_certificate_and_count(shared_emu, setup):
     assert not zipfile.is_zipfile(io.BytesIO(fetch(client, cid).content))
     assert zipfile.is_zipfile(io.BytesIO(fetch(client, cid).content))
     shared_emu.admin.add_bundle_fault("not_zip")  # any certificate, until cleared
-    for _ in range(3):
+    for _i in range(3):
         assert not zipfile.is_zipfile(io.BytesIO(fetch(client, other).content))
     shared_emu.admin.clear_bundle_faults()
     assert zipfile.is_zipfile(io.BytesIO(fetch(client, other).content))

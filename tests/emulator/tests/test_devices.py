@@ -85,7 +85,7 @@ def test_bundle_contents_acme(emu):
     client.data("POST", "/certificates/{}/issues".format(cert["id"]), json={})
     import time
 
-    for _ in range(200):
+    for _i in range(200):
         if client.data("GET", "/certificates/{}/issues".format(cert["id"]))[0]["status"] == "SUCCESS":
             break
         time.sleep(0.02)

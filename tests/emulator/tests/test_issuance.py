@@ -80,14 +80,14 @@ def test_single_in_flight_under_concurrency(client):
         except Exception as exc:
             errors.append(exc)
 
-    threads = [threading.Thread(target=post) for _ in range(20)]
+    threads = [threading.Thread(target=post) for _i in range(20)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
     assert not errors
-    assert len(results) == 20 and {s for s, _ in results} == {200}
-    assert len({h for _, h in results}) == 1
+    assert len(results) == 20 and {s for s, _h in results} == {200}
+    assert len({h for _s, h in results}) == 1
     assert len(client.data("GET", "/certificates/{}/issues".format(c["id"]))) == 1
 
 
@@ -97,7 +97,7 @@ def test_failed_by_rule_and_admin_config(emu):
     emu.admin.configure_issuance(delay=0.05, fail_domain=r"(^|\.)fail\.example\.com$")
     c = client.certificate(acct["id"], "www.fail.example.com")
     hid = client.data("POST", "/certificates/{}/issues".format(c["id"]), json={})["issue_history_id"]
-    row, _ = wait_row(client, c["id"], hid)
+    row, _seen = wait_row(client, c["id"], hid)
     assert row["status"] == "FAILED"
     assert row["error_message"].startswith("urn:ietf:params:acme:error:rejectedIdentifier:")
     assert client.data("GET", "/certificates/{}".format(c["id"]))["cert"] == ""
@@ -107,7 +107,7 @@ def test_failed_by_rule_and_admin_config(emu):
     assert out["status"] == "FAILED" and "cert" not in out
     emu.admin.configure_issuance(fail_domain=None)
     hid2 = client.data("POST", "/certificates/{}/issues".format(c["id"]), json={})["issue_history_id"]
-    row, _ = wait_row(client, c["id"], hid2)
+    row, _seen = wait_row(client, c["id"], hid2)
     assert row["status"] == "SUCCESS" and row["issue_attempt_number"] == 2
 
 

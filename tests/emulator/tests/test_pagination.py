@@ -35,7 +35,7 @@ def test_device_pages(emu, n):
 def test_certificate_and_history_pages(client):
     acct = client.account(name="self", provider="SELF_CA")
     c = client.certificate(acct["id"], "p.example.com")
-    for _ in range(3):
+    for _i in range(3):
         client.data("POST", "/certificates/{}/issues".format(c["id"]), json={})
     rows = client.data("GET", "/certificates/{}/issues?offset=1&limit=1".format(c["id"]))
     assert [r["issue_attempt_number"] for r in rows] == [2]

@@ -259,7 +259,7 @@ def test_error_mapping(emu, key, method, path, body, cls, status, code, words):
     with pytest.raises(CertCtrlError) as info:
         client.request(method, path, body=body)
     exc = info.value
-    assert type(exc) is cls
+    assert exc.__class__ is cls
     assert isinstance(exc, APIError)
     assert (exc.status, exc.code, exc.method, exc.path) == (status, code, method, path)
     assert words in exc.what
@@ -393,7 +393,7 @@ def test_exhausted_retries_raise_the_last_answer(emu, status, cls):
     client, rec = make_client(emu, retries=2)
     with pytest.raises(APIError) as info:
         client.get(DEVICES)
-    assert type(info.value) is cls
+    assert info.value.__class__ is cls
     assert info.value.status == status
     assert f"HTTP {status}" in info.value.msg and _HINTS[status] in info.value.msg
     assert route_count(emu, DEVICES_ROUTE) == 3
@@ -548,7 +548,7 @@ def test_backoff_has_full_jitter_within_the_window():
         random.seed(2026)
         for attempt in range(10):
             cap = min(30.0, 0.5 * 2**attempt)
-            samples = [policy.delay(attempt, None) for _ in range(300)]
+            samples = [policy.delay(attempt, None) for _i in range(300)]
             assert all(0.0 <= s <= cap for s in samples)
             # Full jitter spreads over the whole window, not a fixed delay.
             assert min(samples) < cap * 0.25 and max(samples) > cap * 0.75
@@ -856,7 +856,7 @@ def test_non_json_error_page_gives_a_clear_message():
         with pytest.raises(APIError) as info:
             client.get(DEVICES)
     exc = info.value
-    assert type(exc) is APIError
+    assert exc.__class__ is APIError
     assert (exc.status, exc.code, exc.method, exc.path) == (502, None, "GET", DEVICES)
     assert exc.msg.startswith(f"GET {DEVICES} failed: HTTP 502 Bad Gateway: (no error envelope; text/html body starts '<html><body><h1>502 Bad Gateway")
     assert "Traceback" not in exc.msg and _HINTS[502] in exc.msg

@@ -42,7 +42,7 @@ from ansible_collections.cjj365.certctrl.plugins.module_utils._errors import (
 )
 def test_api_error_picks_the_class_of_the_status(status, cls):
     exc = api_error(status=status, code=5000, what="words", method="PUT", path="/apiv1/me/x/1")
-    assert type(exc) is cls
+    assert exc.__class__ is cls
     assert isinstance(exc, APIError) and isinstance(exc, CertCtrlError) and isinstance(exc, Exception)
     assert (exc.status, exc.code, exc.what, exc.method, exc.path) == (status, 5000, "words", "PUT", "/apiv1/me/x/1")
 

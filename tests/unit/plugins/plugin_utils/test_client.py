@@ -101,7 +101,7 @@ def test_missing_api_key_is_an_ansible_error(emu):
     with pytest.raises(AnsibleError) as info:
         client_from_plugin(plugin_for(emu, api_key=None))
     assert str(info.value).startswith("cert-ctrl: configuring the cert-ctrl client: api_key is required")
-    assert type(info.value.__cause__) is CertCtrlError
+    assert info.value.__cause__.__class__ is CertCtrlError
 
 
 def test_missing_ca_path_is_an_ansible_error(emu):
