@@ -14,9 +14,7 @@ import itertools
 import typing as t
 from pathlib import Path
 
-import requests
-
-from certctrl_emulator.testing import Emulator
+from certctrl_emulator.testing import Emulator, UserClient
 
 PLAYBOOKS = Path(__file__).parent / "playbooks"
 _serial = itertools.count(1)
@@ -26,18 +24,12 @@ def unique(prefix: str) -> str:
     return f"{prefix}-{next(_serial)}"
 
 
-class Api:
-    """Direct REST access to /apiv1/me with one of the seeded keys (``verify`` per request: REQUESTS_CA_BUNDLE beats a session's)."""
+class Api(UserClient):
+    """Direct REST access to /apiv1/me with one of the seeded keys, and the set-ups the module tests share."""
 
     def __init__(self, emu: Emulator, key: str = "full") -> None:
+        super().__init__(emu.base_url, emu.token(key), emu.ca_file)
         self.emu = emu
-        self.session = requests.Session()
-        self.session.headers["Authorization"] = f"Bearer {emu.token(key)}"
-
-    def call(self, method: str, path: str, body: t.Any = None, params: dict | None = None) -> t.Any:
-        response = self.session.request(method, self.emu.base_url + "/apiv1/me" + path, json=body, params=params, timeout=30, verify=self.emu.ca_file)
-        assert response.status_code < 300, f"{method} {path}: {response.status_code} {response.text}"
-        return response.json()["data"] if response.content else None
 
     def account(self, name: str | None = None, *, provider: str = "SELF_CA") -> dict:
         body: dict[str, t.Any] = {"name": name or unique("acct"), "provider": provider}

@@ -14,13 +14,12 @@ import typing as t
 from pathlib import Path
 
 import pytest
-import requests
 from conftest import ansible_env, run_playbook
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.serialization import pkcs12
 
-from certctrl_emulator.testing import Emulator
+from certctrl_emulator.testing import Emulator, UserClient
 
 PLAYBOOKS = Path(__file__).parent / "playbooks"
 PLAYBOOK = PLAYBOOKS / "device_bundle.yml"
@@ -28,19 +27,12 @@ BUNDLE_ROUTE = "GET /apiv1/me/devices/:id/certificates/:id/bundle"
 _serial = itertools.count(1)
 
 
-class Api:
+class Api(UserClient):
     """Sets up state through the public API with the seeded ``full`` key, as a user would."""
 
-    def __init__(self, emu: Emulator) -> None:
+    def __init__(self, emu: Emulator, key: str = "full") -> None:
+        super().__init__(emu.base_url, emu.token(key), emu.ca_file)
         self.emu = emu
-        self.session = requests.Session()
-        self.session.headers["Authorization"] = f"Bearer {emu.token('full')}"
-
-    def call(self, method: str, path: str, body: t.Any = None) -> t.Any:
-        # verify per request: a session-level verify loses against REQUESTS_CA_BUNDLE in the environment.
-        response = self.session.request(method, self.emu.base_url + "/apiv1/me" + path, json=body, timeout=30, verify=self.emu.ca_file)
-        assert response.status_code < 300, f"{method} {path}: {response.status_code} {response.text}"
-        return response.json()["data"] if response.content else None
 
     def certificate(self, *, issue: bool = True, device_id: int | None = 1) -> dict:
         """A new SELF_CA certificate (issued, assigned to ``device_id``), so every test has its own."""

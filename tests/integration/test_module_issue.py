@@ -17,7 +17,6 @@ import typing as t
 from pathlib import Path
 
 import pytest
-import requests
 from conftest import PlaybookRun, ansible_env, run_playbook
 
 from ansible_collections.cjj365.certctrl.plugins.module_utils._client import CertCtrlClient, RetryPolicy
@@ -38,20 +37,9 @@ class Api:
 
     def __init__(self, emu: Emulator) -> None:
         self.emu = emu
-        self.session = requests.Session()
 
     def call(self, method: str, path: str, body: t.Any = None, *, key: str = "full") -> t.Any:
-        # verify per request: a session-level verify loses against REQUESTS_CA_BUNDLE in the environment.
-        response = self.session.request(
-            method,
-            self.emu.base_url + "/apiv1/me" + path,
-            json=body,
-            timeout=30,
-            verify=self.emu.ca_file,
-            headers={"Authorization": f"Bearer {self.emu.token(key)}"},
-        )
-        assert response.status_code < 300, f"{method} {path}: {response.status_code} {response.text}"
-        return response.json()["data"] if response.content else None
+        return self.emu.api(key).call(method, path, body)
 
     def account(self, *, provider: str = "SELF_CA", cert_valid_seconds: int | None = None) -> dict:
         body: dict[str, t.Any] = {"name": f"issue-acct-{next(_names)}-{time.monotonic_ns()}", "provider": provider}

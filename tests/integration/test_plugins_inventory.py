@@ -11,7 +11,6 @@ import typing as t
 from pathlib import Path
 
 import pytest
-import requests
 import yaml
 from conftest import ansible_env, run_playbook
 
@@ -22,11 +21,7 @@ BRACES = "{{ lookup('env','HOME') }}"
 
 
 def call(emu: Emulator, method: str, path: str, body: t.Any = None) -> t.Any:
-    response = requests.request(
-        method, emu.base_url + "/apiv1/me" + path, json=body, timeout=30, verify=emu.ca_file, headers={"Authorization": f"Bearer {emu.token()}"}
-    )
-    assert response.status_code < 300, f"{method} {path}: {response.status_code} {response.text}"
-    return response.json()["data"] if response.content else None
+    return emu.api().call(method, path, body)
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ from __future__ import annotations
 import typing as t
 from pathlib import Path
 
-import requests
 from conftest import ansible_env, run_playbook
 
 from certctrl_emulator.testing import Emulator
@@ -18,11 +17,7 @@ PLAYBOOKS = Path(__file__).parent / "playbooks"
 
 
 def call(emu: Emulator, method: str, path: str, body: t.Any = None) -> t.Any:
-    response = requests.request(
-        method, emu.base_url + "/apiv1/me" + path, json=body, timeout=30, verify=emu.ca_file, headers={"Authorization": f"Bearer {emu.token()}"}
-    )
-    assert response.status_code < 300, f"{method} {path}: {response.status_code} {response.text}"
-    return response.json()["data"] if response.content else None
+    return emu.api().call(method, path, body)
 
 
 def test_fleet_plan_with_the_lookup(fresh_emulator: Emulator, tmp_path: Path) -> None:

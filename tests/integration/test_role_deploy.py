@@ -30,26 +30,20 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.serialization import pkcs12
 
-from certctrl_emulator.testing import Emulator
+from certctrl_emulator.testing import Emulator, UserClient
 
 BUNDLE_ROUTE = "GET /apiv1/me/devices/:id/certificates/:id/bundle"
 FOUR = ["certificate.pem", "chain.pem", "fullchain.pem", "private.key"]
 _n = itertools.count(1)
 
 
-class Api:
+class Api(UserClient):
     """Arranges state through the public REST API with the seeded ``full`` key, as a user would."""
 
     def __init__(self, emu: Emulator) -> None:
+        super().__init__(emu.base_url, emu.token("full"), emu.ca_file)
         self.emu = emu
-        self.session = requests.Session()
-        self.session.headers["Authorization"] = f"Bearer {emu.token('full')}"
         self.acct_id = self.call("POST", "/acme-accounts", {"name": "role-tests", "provider": "SELF_CA", "ca_id": 1})["id"]
-
-    def call(self, method: str, path: str, body: t.Any = None) -> t.Any:
-        response = self.session.request(method, f"{self.emu.base_url}/apiv1/me{path}", json=body, timeout=30, verify=self.emu.ca_file)
-        assert response.status_code < 300, f"{method} {path}: {response.status_code} {response.text}"
-        return response.json()["data"] if response.content else None
 
     def certificate(self, *devices: int, domain: str | None = None) -> dict:
         """A new certificate, issued and assigned to ``devices``."""

@@ -14,24 +14,25 @@ import sys
 import tempfile
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 
 from .instance import Instance
 
 
-class AdminClient:
-    """Stdlib (urllib) client of /_admin. Uses the plain HTTP listener when there is one."""
+class _JsonClient:
+    """Stdlib (urllib) JSON client of the emulator with a bearer token; answers the envelope's ``data``."""
 
-    def __init__(self, base_url, admin_token, ca_file=None, timeout=30):
+    def __init__(self, base_url, token, ca_file=None, timeout=30):
         self.base_url = base_url.rstrip("/")
-        self.admin_token = admin_token
+        self.token = token
         self.timeout = timeout
         self._ctx = ssl.create_default_context(cafile=ca_file) if base_url.startswith("https") else None
 
-    def call(self, method, path, body=None):
+    def _request(self, method, path, body=None, label="request"):
         data = None if body is None else json.dumps(body).encode()
         req = urllib.request.Request(self.base_url + path, data=data, method=method)
-        req.add_header("Authorization", "Bearer " + self.admin_token)
+        req.add_header("Authorization", "Bearer " + self.token)
         if data is not None:
             req.add_header("Content-Type", "application/json")
         try:
@@ -43,8 +44,28 @@ class AdminClient:
                 what = json.loads(raw)["error"]["what"]
             except (ValueError, KeyError, TypeError):
                 what = raw[:200]
-            raise RuntimeError(f"admin {method} {path} -> {exc.code}: {what}") from None
+            raise RuntimeError(f"{label} {method} {path} -> {exc.code}: {what}") from None
         return json.loads(raw)["data"] if raw else None
+
+
+class UserClient(_JsonClient):
+    """The user API (/apiv1/me) with an API key: how tests arrange and inspect state as a user would,
+    without going through the collection code under test."""
+
+    def call(self, method, path, body=None, params=None):
+        query = "?" + urllib.parse.urlencode(params) if params else ""
+        return self._request(method, "/apiv1/me" + path + query, body, label="API")
+
+
+class AdminClient(_JsonClient):
+    """Stdlib (urllib) client of /_admin."""
+
+    def __init__(self, base_url, admin_token, ca_file=None, timeout=30):
+        super().__init__(base_url, admin_token, ca_file, timeout)
+        self.admin_token = admin_token
+
+    def call(self, method, path, body=None):
+        return self._request(method, path, body, label="admin")
 
     def info(self) -> dict:
         return self.call("GET", "/_admin/info")
@@ -143,6 +164,10 @@ class Emulator:
         if self._own_workdir and self.workdir:
             shutil.rmtree(self.workdir, ignore_errors=True)
             self.workdir = None
+
+    def api(self, key="full") -> "UserClient":
+        """A client of the user API authenticated with the API key named ``key``."""
+        return UserClient(self.base_url, self.token(key), self.ca_file)
 
     def token(self, name="full") -> str:
         key = self.info["api_keys"].get(name)

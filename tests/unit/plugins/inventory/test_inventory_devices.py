@@ -19,11 +19,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import requests
 import yaml
 from conftest import REPO, ansible_env
 
-from certctrl_emulator.testing import Emulator
+from certctrl_emulator.testing import Emulator, UserClient
 
 PLUGIN = "cjj365.certctrl.devices"
 DEVICES_ROUTE = "GET /apiv1/me/devices"
@@ -111,16 +110,10 @@ def list_inventory(
     return Listing(proc.returncode, proc.stdout, proc.stderr, raw)
 
 
-class Rest:
-    def __init__(self, emu: Emulator) -> None:
+class Rest(UserClient):
+    def __init__(self, emu: Emulator, key: str = "full") -> None:
+        super().__init__(emu.base_url, emu.token(key), emu.ca_file)
         self.emu = emu
-        self.session = requests.Session()
-        self.session.headers["Authorization"] = f"Bearer {emu.token('full')}"
-
-    def call(self, method: str, path: str, body: t.Any = None) -> t.Any:
-        response = self.session.request(method, self.emu.base_url + "/apiv1/me" + path, json=body, timeout=30, verify=self.emu.ca_file)
-        assert response.status_code < 300, f"{method} {path}: {response.status_code} {response.text}"
-        return response.json()["data"] if response.content else None
 
 
 def populate(emu: Emulator) -> dict[str, int]:

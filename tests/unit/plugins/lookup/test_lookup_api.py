@@ -17,12 +17,11 @@ import typing as t
 from pathlib import Path
 
 import pytest
-import requests
 import yaml
 from conftest import PlaybookRun, ansible_env, run_playbook
 
 from ansible_collections.cjj365.certctrl.plugins.module_utils._paths import InvalidPathError, item_matches, resolve
-from certctrl_emulator.testing import Emulator
+from certctrl_emulator.testing import Emulator, UserClient
 
 LOOKUP = "cjj365.certctrl.api"
 DEVICES_ROUTE = "GET /apiv1/me/devices"
@@ -33,18 +32,12 @@ WEB1_PUBLIC_ID = "6f1c2a3b-0001-4c5d-8e9f-a1b2c3d4e5f1"
 # -- helpers ----------------------------------------------------------------------------------
 
 
-class Rest:
+class Rest(UserClient):
     """Direct REST calls to arrange state (not through the code under test)."""
 
     def __init__(self, emu: Emulator, key: str = "full") -> None:
+        super().__init__(emu.base_url, emu.token(key), emu.ca_file)
         self.emu = emu
-        self.session = requests.Session()
-        self.session.headers["Authorization"] = f"Bearer {emu.token(key)}"
-
-    def call(self, method: str, path: str, body: t.Any = None) -> t.Any:
-        response = self.session.request(method, self.emu.base_url + "/apiv1/me" + path, json=body, timeout=30, verify=self.emu.ca_file)
-        assert response.status_code < 300, f"{method} {path}: {response.status_code} {response.text}"
-        return response.json()["data"] if response.content else None
 
 
 def show(name: str, expression: str, **task: t.Any) -> dict[str, t.Any]:
