@@ -6,6 +6,8 @@ BIN := $(VENV)/bin
 COLLECTIONS := $(CURDIR)/.cache/collections
 STAMP := $(VENV)/.setup-stamp
 export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
+# The tools call each other by name (antsibull-docs runs `ansible`, ansible-lint runs `ansible-galaxy`).
+export PATH := $(CURDIR)/$(BIN):/usr/sbin:$(PATH)
 export ANSIBLE_HOME := $(CURDIR)/.cache/ansible-home
 PYTEST := $(BIN)/python -m pytest -p no:cacheprovider -q
 
@@ -48,7 +50,7 @@ sanity: setup
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/black -l 160 --check -q plugins tests tools
-	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/ansible-lint --profile production
+	$(BIN)/ansible-lint --profile production
 	shellcheck tools/*.sh .ci/run extensions/molecule/*.sh
 
 docs-lint: setup
