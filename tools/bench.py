@@ -11,6 +11,7 @@ asserts a time: the numbers are printed for people to compare.
 from __future__ import annotations
 
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -148,6 +149,20 @@ def bench_bundle(emu: Emulator, tmp: Path) -> None:
         row(f"{label}", f"{len(log)} requests, {downloaded} bundle bytes")
 
 
+def bench_inventory(emu: Emulator, tmp: Path) -> None:
+    print("inventory plugin (devices created by bench_client)")
+    config = tmp / "bench.certctrl.yml"
+    config.write_text(f"plugin: cjj365.certctrl.devices\ncache: true\ncache_plugin: ansible.builtin.jsonfile\ncache_connection: {tmp / 'inventory-cache'}\n")
+    env = ansible_env(emu)
+    for label in ("first listing", "second listing (cache hit)"):
+        emu.admin.reset()
+        began = time.perf_counter()
+        proc = subprocess.run([str(Path(sys.executable).parent / "ansible-inventory"), "-i", str(config), "--list"], env=env, capture_output=True, check=False)
+        elapsed = time.perf_counter() - began
+        assert proc.returncode == 0, proc.stderr
+        row(f"{label}: {proc.stdout.count(b'certctrl_device_public_id')} hosts", f"{emu.admin.counters()['total']} requests, {elapsed:.1f} s")
+
+
 def main() -> None:
     print("cjj365.certctrl benchmarks: counts are exact; times are this machine, this run\n")
     with tempfile.TemporaryDirectory(prefix="certctrl-bench-") as tmpdir:
@@ -155,6 +170,7 @@ def main() -> None:
         bench_emulator(tmp)
         with Emulator(workdir=tmp / "main", issue_delay=0.2) as emu:
             bench_client(emu)
+            bench_inventory(emu, tmp)
             bench_modules(emu, tmp)
             bench_bundle(emu, tmp)
         bench_issue_polling(tmp)
