@@ -100,10 +100,7 @@ def resolve_certificate(
 ) -> dict:
     """The full record from an id, or from domain_name + account (the newest when several match)."""
     if certificate_id:
-        record = get_certificate(client, certificate_id)
-        if record is None:
-            raise CertCtrlError(f"certificate {certificate_id} does not exist or is not visible to this API key", certificate_id=certificate_id)
-        return record
+        return must_exist(get_certificate(client, certificate_id), f"certificate {certificate_id}", certificate_id=certificate_id)
     account_id = resolve_account_id(client, acct_id=acct_id, acme_account=acme_account)
     matches = find_certificates(client, domain_name=domain_name or "", acct_id=account_id)
     if not matches:
@@ -115,10 +112,6 @@ def create_certificate(client: CertCtrlClient, body: dict) -> dict:
     return client.post(f"{ME}/certificates", {**body, "action": "create"})
 
 
-def certificate_devices(client: CertCtrlClient, certificate_id: int) -> list[dict]:
-    return client.paginate(f"{ME}/certificates/{int(certificate_id)}/devices")
-
-
 def start_issue(client: CertCtrlClient, certificate_id: int) -> dict:
     """POST .../issues. Answers ``{issue_history_id, status}`` (+ ``cert`` when issued inline)."""
     return client.post(f"{ME}/certificates/{int(certificate_id)}/issues", {})
@@ -127,14 +120,6 @@ def start_issue(client: CertCtrlClient, certificate_id: int) -> dict:
 def issue_history(client: CertCtrlClient, certificate_id: int, *, limit: int = 10) -> list[dict]:
     """The newest ``limit`` history rows, as the contract's polling guidance reads them."""
     return client.get(f"{ME}/certificates/{int(certificate_id)}/issues", {"offset": 0, "limit": limit}) or []
-
-
-def in_flight_issue(client: CertCtrlClient, certificate_id: int) -> dict | None:
-    """The newest history row when it is still PENDING/PROCESSING (single in-flight rule)."""
-    rows = issue_history(client, certificate_id, limit=1)
-    if rows and rows[0].get("status") not in TERMINAL_ISSUE_STATUSES:
-        return rows[0]
-    return None
 
 
 # -- devices and assignments ------------------------------------------------------------------
@@ -184,7 +169,6 @@ def download_bundle(client: CertCtrlClient, *, device_id: int, certificate_id: i
 __all__ = [
     "TERMINAL_ISSUE_STATUSES",
     "assign",
-    "certificate_devices",
     "create_acme_account",
     "create_certificate",
     "delete_acme_account",
@@ -197,7 +181,6 @@ __all__ = [
     "get_certificate",
     "get_device",
     "get_device_by_public_id",
-    "in_flight_issue",
     "issue_history",
     "list_account_certificates",
     "list_acme_accounts",

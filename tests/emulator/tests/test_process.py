@@ -58,25 +58,25 @@ def test_tls_info_file_and_sigterm(tmp_path):
     assert proc.returncode == 0
 
 
+def _issue_async(base, domain):
+    """A letsencrypt account, a certificate for ``domain`` and an issuance started: (record, issue_history_id)."""
+    acct = requests.post(base + "/apiv1/me/acme-accounts", headers=FULL, timeout=10, json={"name": "le", "provider": "letsencrypt", "email": "a@b.c"}).json()[
+        "data"
+    ]
+    cert = requests.post(
+        base + "/apiv1/me/certificates", headers=FULL, timeout=10, json={"domain_name": domain, "acct_id": acct["id"], "action": "create"}
+    ).json()["data"]
+    issue = requests.post(base + "/apiv1/me/certificates/{}/issues".format(cert["id"]), headers=FULL, json={}, timeout=10).json()["data"]
+    return cert, issue["issue_history_id"]
+
+
 def test_state_survives_restart_with_db(tmp_path):
     db = str(tmp_path / "state.db")
     args = ["--db", db, "--issue-delay", "0.05"]
     proc, info = start_subprocess(args, str(tmp_path))
     base = info["base_url"]
     try:
-        acct = requests.post(
-            base + "/apiv1/me/acme-accounts",
-            headers=FULL,
-            timeout=10,
-            json={"name": "le", "provider": "letsencrypt", "email": "a@b.c"},
-        ).json()["data"]
-        cert = requests.post(
-            base + "/apiv1/me/certificates",
-            headers=FULL,
-            timeout=10,
-            json={"domain_name": "p.example.com", "acct_id": acct["id"], "action": "create"},
-        ).json()["data"]
-        hid = requests.post(base + "/apiv1/me/certificates/{}/issues".format(cert["id"]), headers=FULL, json={}, timeout=10).json()["data"]["issue_history_id"]
+        cert, hid = _issue_async(base, "p.example.com")
         for _i in range(200):
             rows = requests.get(base + "/apiv1/me/certificates/{}/issues".format(cert["id"]), headers=FULL, timeout=10)
             if rows.json()["data"][0]["status"] == "SUCCESS":
@@ -124,19 +124,7 @@ def test_in_flight_row_survives_restart(tmp_path):
     proc, info = start_subprocess(["--db", db, "--issue-delay", "30"], str(tmp_path))
     base = info["base_url"]
     try:
-        acct = requests.post(
-            base + "/apiv1/me/acme-accounts",
-            headers=FULL,
-            timeout=10,
-            json={"name": "le", "provider": "letsencrypt", "email": "a@b.c"},
-        ).json()["data"]
-        cert = requests.post(
-            base + "/apiv1/me/certificates",
-            headers=FULL,
-            timeout=10,
-            json={"domain_name": "q.example.com", "acct_id": acct["id"], "action": "create"},
-        ).json()["data"]
-        requests.post(base + "/apiv1/me/certificates/{}/issues".format(cert["id"]), headers=FULL, json={}, timeout=10)
+        cert, _hid = _issue_async(base, "q.example.com")
     finally:
         stop(proc)
     proc, info = start_subprocess(["--db", db, "--issue-delay", "0.05"], str(tmp_path))
