@@ -39,6 +39,7 @@ options:
   timeout:
     description:
       - Seconds to wait for the server to answer one request.
+      - Modules fall back to the E(CERTCTRL_TIMEOUT) environment variable.
     type: float
     default: 30
   retries:
@@ -46,6 +47,7 @@ options:
       - How many times a request is sent again after a connection error or an HTTP 429, 502, 503 or 504 answer,
         waiting with exponential backoff and jitter, or as long as the server's C(Retry-After) asks (at most 60 seconds).
       - A request that creates something is sent again only when the server cannot have acted on it.
+      - Modules fall back to the E(CERTCTRL_RETRIES) environment variable.
     type: int
     default: 5
 requirements:

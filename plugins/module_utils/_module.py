@@ -28,8 +28,8 @@ def api_argument_spec() -> dict[str, dict[str, t.Any]]:
         "api_key": {"type": "str", "required": True, "no_log": True, "fallback": (env_fallback, ["CERTCTRL_API_KEY"])},
         "validate_certs": {"type": "bool", "default": True, "fallback": (env_fallback, ["CERTCTRL_VALIDATE_CERTS"])},
         "ca_path": {"type": "path", "fallback": (env_fallback, ["CERTCTRL_CA_PATH"])},
-        "timeout": {"type": "float", "default": 30},
-        "retries": {"type": "int", "default": 5},
+        "timeout": {"type": "float", "default": 30, "fallback": (env_fallback, ["CERTCTRL_TIMEOUT"])},
+        "retries": {"type": "int", "default": 5, "fallback": (env_fallback, ["CERTCTRL_RETRIES"])},
     }
 
 
