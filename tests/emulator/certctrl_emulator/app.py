@@ -1,6 +1,7 @@
 """The emulator application: state, configuration, auth, request log and counters (no HTTP here)."""
 
 import json
+import os
 import re
 import secrets
 import sys
@@ -74,8 +75,14 @@ class App:
         rate_limit=None,
         request_log=None,
         workdir=None,
+        acme_directory=None,
+        acme_ca_file=None,
+        acme_http_port=5002,
+        acme_http_host="127.0.0.1",
+        acme_pebble=None,
     ):
         self.workdir = workdir
+        self.acme = None  # the real ACME backend (acme_backend.AcmeBackend); None: simulated issuance
         self.store = Store(db)
         load_seed(self.store, seed)
         self.admin_token = admin_token or "adm_" + secrets.token_hex(16)
@@ -92,6 +99,18 @@ class App:
         self.reset_counters()
         self.worker = None
         self._ensure_pki()
+        self.acme_pebble = acme_pebble  # reported in the info when the CLI started pebble itself
+        if acme_directory:
+            if acme_ca_file and not os.path.isfile(acme_ca_file):
+                self.close()
+                raise ValueError(f"--acme-ca-file {acme_ca_file}: no such file")
+            from .acme_backend import AcmeBackend  # imports acme: only when a real backend is asked for
+
+            try:
+                self.acme = AcmeBackend(self.store, acme_directory, acme_ca_file, acme_http_port, acme_http_host)
+            except OSError as exc:
+                self.close()
+                raise OSError(f"ACME HTTP-01 responder on {acme_http_host}:{acme_http_port}: {exc.strerror or exc}") from None
 
     # -- configuration ---------------------------------------------------
     def set_fail_domain(self, pattern):
@@ -196,6 +215,14 @@ class App:
             return list(self.log)
 
     # -- info ----------------------------------------------------------------
+    def acme_backend_info(self):
+        if self.acme is None:
+            return {"kind": "simulated", "directory": None}
+        out = self.acme.describe()
+        if self.acme_pebble:
+            out["pebble"] = self.acme_pebble
+        return out
+
     def info(self):
         st = self.store
         keys = {}
@@ -213,11 +240,15 @@ class App:
             "devices": devices,
             "cas": st.all("SELECT id, name, user_id FROM cas ORDER BY id"),
             "users": st.all("SELECT id, name, email FROM users ORDER BY id"),
+            "acme_backend": self.acme_backend_info(),
         }
 
     def close(self):
         if self.worker:
             self.worker.stop()
+        if self.acme is not None:
+            self.acme.close()
+            self.acme = None
         with self.log_lock:
             if self._log_fh:
                 self._log_fh.close()

@@ -1,6 +1,8 @@
 """certctrl-emulator command line."""
 
 import argparse
+import os
+import shutil
 import signal
 import sys
 import threading
@@ -25,13 +27,53 @@ def parser():
     p.add_argument("--fail-domain", help="regex: issuance of matching names ends FAILED")
     p.add_argument("--rate-limit", help="N/SECONDS per API key, e.g. 10/1")
     p.add_argument("--request-log", help="append one JSON line per request to this file")
+    acme = p.add_argument_group("real ACME issuance (letsencrypt / zerossl accounts; default: simulated)")
+    acme.add_argument("--acme-directory", metavar="URL", help="issue through this RFC 8555 server, e.g. pebble's https://127.0.0.1:14000/dir")
+    acme.add_argument("--acme-ca-file", metavar="FILE", help="CA bundle that verifies the ACME server's TLS certificate")
+    acme.add_argument("--acme-http-port", type=int, default=5002, metavar="N", help="port of the HTTP-01 responder (pebble's httpPort; default 5002)")
+    acme.add_argument(
+        "--pebble",
+        nargs="?",
+        const="real",
+        choices=("real", "always-valid"),
+        help="start pebble (+ pebble-challtestsrv as DNS) for the emulator's lifetime and issue through it; " "'always-valid' skips validation",
+    )
     return p
+
+
+def start_pebble(mode):
+    """A pebble in a temp dir for --pebble; returns (Pebble, workdir)."""
+    import tempfile
+
+    from .pebble import Pebble, pebble_available
+
+    workdir = tempfile.mkdtemp(prefix="certctrl-pebble-")
+    # real validation of arbitrary names needs challtestsrv's DNS; without it only localhost resolves
+    # die_with_parent: an emulator killed with SIGKILL does not leave pebble behind
+    peb = Pebble(workdir, always_valid=mode == "always-valid", dns=mode == "real" and pebble_available(dns=True), die_with_parent=True)
+    try:
+        peb.start()
+        peb.save_root()
+    except Exception:
+        stop_pebble(peb, workdir)
+        raise
+    return peb, workdir
+
+
+def stop_pebble(peb, workdir):
+    peb.stop()
+    shutil.rmtree(workdir, ignore_errors=True)
 
 
 def main(argv=None):
     args = parser().parse_args(argv)
+    peb = peb_dir = pebble_info = None
     try:
         rate = parse_rate(args.rate_limit) if args.rate_limit else None
+        if args.pebble:
+            peb, peb_dir = start_pebble(args.pebble)
+            args.acme_directory, args.acme_ca_file, args.acme_http_port = peb.directory_url, peb.tls_ca_file, peb.http_port
+            pebble_info = {**peb.info(), "root_file": os.path.join(peb_dir, "root.pem")}
         inst = Instance(
             host=args.host,
             port=args.port,
@@ -47,8 +89,14 @@ def main(argv=None):
             fail_domain=args.fail_domain,
             rate_limit=rate,
             request_log=args.request_log,
+            acme_directory=args.acme_directory,
+            acme_ca_file=args.acme_ca_file,
+            acme_http_port=args.acme_http_port,
+            acme_pebble=pebble_info,
         ).start()
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, RuntimeError) as exc:  # RuntimeError: pebble.PebbleError
+        if peb is not None:
+            stop_pebble(peb, peb_dir)
         sys.stderr.write(f"certctrl-emulator: {exc}\n")
         return 2
     stop = threading.Event()
@@ -61,11 +109,15 @@ def main(argv=None):
     line = "certctrl-emulator listening on {}".format(inst.info["base_url"])
     if inst.info.get("http_url"):
         line += " (plain HTTP on {})".format(inst.info["http_url"])
+    if inst.info["acme_backend"]["kind"] == "acme":
+        line += "; ACME issuance through {}".format(inst.info["acme_backend"]["directory"])
     sys.stderr.write(line + "\n")
     sys.stderr.flush()
     while not stop.wait(0.5):
         pass
     inst.stop()
+    if peb is not None:
+        stop_pebble(peb, peb_dir)
     sys.stderr.write("certctrl-emulator stopped\n")
     return 0
 

@@ -28,6 +28,10 @@ class Instance:
         rate_limit=None,
         request_log=None,
         workdir=None,
+        acme_directory=None,
+        acme_ca_file=None,
+        acme_http_port=5002,
+        acme_pebble=None,
     ):
         self.workdir = workdir
         self.info_file = info_file
@@ -50,6 +54,11 @@ class Instance:
             rate_limit=rate_limit,
             request_log=request_log,
             workdir=workdir,
+            acme_directory=acme_directory,
+            acme_ca_file=acme_ca_file,
+            acme_http_port=acme_http_port,
+            acme_http_host=host,  # the VA reaches the responder where the API listens (127.0.0.1 by default)
+            acme_pebble=acme_pebble,
         )
         try:
             self.running = Running(self.app, host, port, tls, http_port)

@@ -36,6 +36,9 @@ CREATE TABLE IF NOT EXISTS issue_history (
   status TEXT NOT NULL, acme_order_id TEXT NOT NULL DEFAULT '', error_message TEXT NOT NULL DEFAULT '',
   started_at INTEGER NOT NULL DEFAULT 0, completed_at INTEGER NOT NULL DEFAULT 0, next_at INTEGER NOT NULL DEFAULT 0);
 CREATE INDEX IF NOT EXISTS ih_cert ON issue_history (cert_record_id);
+CREATE TABLE IF NOT EXISTS acme_registrations (
+  acct_id INTEGER NOT NULL, directory TEXT NOT NULL, key_pem TEXT NOT NULL, uri TEXT NOT NULL DEFAULT '',
+  created_at INTEGER NOT NULL, PRIMARY KEY (acct_id, directory));
 CREATE TABLE IF NOT EXISTS assignments (
   device_id INTEGER NOT NULL, certificate_id INTEGER NOT NULL, created_at INTEGER NOT NULL,
   PRIMARY KEY (device_id, certificate_id));

@@ -148,6 +148,9 @@ class Emulator:
             rate_limit=rate,
             request_log=os.path.join(self.workdir, "requests.jsonl"),
             workdir=self.workdir,
+            acme_directory=self.acme_directory,
+            acme_ca_file=self.acme_ca_file,
+            acme_http_port=5002 if self.acme_http_port is None else self.acme_http_port,
         ).start()
         self.info = self.instance.info
         self.base_url = self.info["base_url"]
@@ -186,10 +189,21 @@ class Emulator:
         self.stop()
 
 
-def start_subprocess(args, workdir, timeout=20):
+def _acme_options(directory, ca_file, http_port, pebble):
+    if pebble is None:
+        return directory, ca_file, http_port
+    return pebble.directory_url, pebble.tls_ca_file, pebble.http_port if http_port is None else http_port
+
+
+def start_subprocess(args, workdir, timeout=20, *, acme_directory=None, acme_ca_file=None, acme_http_port=None, pebble=None):
     """Run the ``certctrl-emulator`` console script with ``args`` (plus ``--info-file`` in ``workdir`` unless
-    given); wait for the info file. Returns (Popen, info dict). The caller terminates the process."""
+    given); wait for the info file. Returns (Popen, info dict). The caller terminates the process.
+    ``acme_*`` / ``pebble`` add the ``--acme-*`` options as for ``Emulator``."""
     args = list(args)
+    acme_directory, acme_ca_file, acme_http_port = _acme_options(acme_directory, acme_ca_file, acme_http_port, pebble)
+    for flag, value in (("--acme-directory", acme_directory), ("--acme-ca-file", acme_ca_file), ("--acme-http-port", acme_http_port)):
+        if value is not None:
+            args += [flag, str(value)]
     os.makedirs(workdir, exist_ok=True)
     if "--info-file" in args:
         info_file = args[args.index("--info-file") + 1]
@@ -212,6 +226,20 @@ def start_subprocess(args, workdir, timeout=20):
         time.sleep(0.02)
     proc.kill()
     raise RuntimeError(f"certctrl-emulator did not write {info_file} within {timeout}s")
+
+
+def require_pebble(dns=True):
+    """In a pytest fixture: skip when pebble (and with ``dns`` pebble-challtestsrv) is not installed, or fail
+    when ``CERTCTRL_REQUIRE_PEBBLE=1`` (CI, where nothing may be skipped)."""
+    from .pebble import unavailable_reason
+
+    reason = unavailable_reason(dns)
+    if reason:
+        import pytest
+
+        if os.environ.get("CERTCTRL_REQUIRE_PEBBLE") == "1":
+            pytest.fail(f"CERTCTRL_REQUIRE_PEBBLE=1 but {reason}", pytrace=False)
+        pytest.skip(reason)
 
 
 def main(argv=None):
