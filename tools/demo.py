@@ -3,8 +3,9 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """`make demo`: the collection end to end on this machine, against the bundled emulator.
 
-Starts the emulator with TLS, makes three local "hosts" (separate roots) out of the devices the
-inventory plugin finds, starts a real nginx for web1 when nginx is installed, runs
+Starts the emulator with TLS (its Let's Encrypt account issuing through a real pebble when Debian's
+pebble package is installed, through the emulator's simulated ACME CA otherwise), makes three local
+"hosts" (separate roots) out of the devices the inventory plugin finds, starts a real nginx for web1 when nginx is installed, runs
 cjj365.certctrl.issue_and_deploy twice (the second run must change nothing and download nothing),
 prints a short report and stops everything it started.
 """
@@ -29,6 +30,7 @@ BIN = Path(sys.executable).parent
 DOMAIN = "demo.example.test"
 sys.path.insert(0, str(REPO / "tests" / "emulator"))
 
+from certctrl_emulator.pebble import pebble_available  # noqa: E402
 from certctrl_emulator.testing import AdminClient  # noqa: E402
 
 
@@ -41,11 +43,10 @@ def free_port() -> int:
 def start_emulator() -> tuple[subprocess.Popen, dict]:
     info_file = WORK / "emulator.json"
     log = open(WORK / "emulator.log", "w")  # noqa: SIM115 - lives as long as the process
-    proc = subprocess.Popen(
-        [str(BIN / "certctrl-emulator"), "--tls-dir", str(WORK / "tls"), "--info-file", str(info_file), "--issue-delay", "0.3"],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
+    argv = [str(BIN / "certctrl-emulator"), "--tls-dir", str(WORK / "tls"), "--info-file", str(info_file), "--issue-delay", "0.3"]
+    if pebble_available(dns=True):
+        argv.append("--pebble")  # a real ACME order with HTTP-01 validation; the emulator stops pebble with itself
+    proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT)
     for _i in range(200):
         if info_file.exists():
             return proc, json.loads(info_file.read_text())
@@ -109,13 +110,15 @@ http {{
 
 
 def served_serial(port: int) -> str:
+    """The serial and issuer of the certificate web1's nginx serves, read from a TLS handshake."""
     from cryptography import x509
 
     context = ssl.create_default_context()
     context.check_hostname = False
     context.verify_mode = ssl.CERT_NONE
     with socket.create_connection(("127.0.0.1", port), timeout=5) as sock, context.wrap_socket(sock, server_hostname=DOMAIN) as tls:
-        return format(x509.load_der_x509_certificate(tls.getpeercert(binary_form=True)).serial_number, "x")
+        cert = x509.load_der_x509_certificate(tls.getpeercert(binary_form=True))
+    return f"{cert.serial_number:x} ({cert.issuer.rfc4514_string()})"
 
 
 def write_inventory(nginx: list[str] | None, port: int) -> Path:
@@ -176,6 +179,7 @@ def main() -> int:
             "certctrl_demo_report": str(WORK / "report.json"),
         }
         print(f"== emulator {info['base_url']} (TLS, CA {info['ca_file']}); nginx for web1: {f'127.0.0.1:{port}' if nginx else 'not installed'}")
+        print(f"== ACME: {acme_backend(info)}")
         print("== run 1: ansible-playbook -i demo.certctrl.yml cjj365.certctrl.issue_and_deploy", flush=True)
         if run_playbook(inventory, env, extra) != 0:
             return 1
@@ -194,6 +198,14 @@ def main() -> int:
             subprocess.run([*nginx, "-s", "stop"], check=False, capture_output=True)
         emulator.send_signal(signal.SIGTERM)
         emulator.wait(timeout=10)
+
+
+def acme_backend(info: dict) -> str:
+    backend = info.get("acme_backend") or {}
+    if backend.get("kind") == "acme":
+        how = "pebble, HTTP-01 validated" if backend.get("pebble") else "a real ACME server"
+        return f"the letsencrypt account issues through {backend['directory']} ({how})"
+    return "simulated by the emulator's own CA (install Debian's pebble package, as root, for a real ACME server)"
 
 
 def report(first: dict, second: dict, downloads_first: int, counters: dict, before: str | None, after: str | None) -> None:

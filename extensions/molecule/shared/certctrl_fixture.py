@@ -4,12 +4,14 @@
 
 """Test fixture of the molecule scenarios: a background cert-ctrl emulator and real nginx servers, no systemd.
 
-  certctrl_fixture.py emulator-start DIR     start the emulator with TLS in the background; DIR/info.json, DIR/pid
+  certctrl_fixture.py emulator-start DIR [--pebble]   start the emulator with TLS in the background; DIR/info.json,
+                                             DIR/pid; with --pebble its ACME accounts issue through a real pebble
   certctrl_fixture.py emulator-stop DIR
   certctrl_fixture.py nginx-start DIR --server NAME:CERT:KEY [...]   nginx -p DIR on a free 127.0.0.1 port (DIR/port)
   certctrl_fixture.py nginx-stop DIR
   certctrl_fixture.py snakeoil CERT KEY NAME   a self-signed certificate, the "previous" one a host already has
   certctrl_fixture.py probe HOST:PORT[/SNI]    the serial and fingerprint served there, read independently (JSON)
+  certctrl_fixture.py chain-verify FULLCHAIN ROOT NAME   path validation of a deployed fullchain up to ROOT for NAME
 
 Every command prints one JSON object. Used by extensions/molecule/*/ and tests/integration/test_role_*.py.
 """
@@ -92,7 +94,7 @@ def _stop_pid(pid_file: Path, sig: int = signal.SIGTERM, timeout: float = 10.0) 
     return True
 
 
-def emulator_start(directory: Path, issue_delay: float) -> None:
+def emulator_start(directory: Path, issue_delay: float, pebble: bool = False) -> None:
     directory.mkdir(parents=True, exist_ok=True)
     info_file = directory / "info.json"
     if (directory / "pid").exists() and _alive(int((directory / "pid").read_text())) and info_file.exists():
@@ -108,6 +110,8 @@ def emulator_start(directory: Path, issue_delay: float) -> None:
         env["PYTHONPATH"] = f"{REPO / 'tests' / 'emulator'}{os.pathsep}{env.get('PYTHONPATH', '')}"
     cmd += ["--tls-dir", str(directory / "tls"), "--info-file", str(info_file), "--issue-delay", str(issue_delay)]
     cmd += ["--request-log", str(directory / "requests.jsonl")]
+    if pebble:
+        cmd += ["--pebble"]  # real HTTP-01 validation; the emulator stops pebble when it stops
     with open(directory / "emulator.log", "ab") as log:
         proc = subprocess.Popen(cmd, stdout=log, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True, env=env)
     deadline = time.monotonic() + 30
@@ -209,12 +213,32 @@ def probe(endpoint: str) -> None:
     _emit({"changed": False, "serial": format(certificate.serial_number, "x"), "sha256": hashlib.sha256(der).hexdigest()})
 
 
+def chain_verify(fullchain: Path, root: Path, name: str) -> None:
+    """Validate like a TLS client would: leaf + intermediates from the deployed file, trust only ROOT."""
+    from cryptography import x509
+    from cryptography.x509.verification import PolicyBuilder, Store, VerificationError
+
+    chain = x509.load_pem_x509_certificates(fullchain.read_bytes())
+    store = Store(x509.load_pem_x509_certificates(root.read_bytes()))
+    verifier = PolicyBuilder().store(store).build_server_verifier(x509.DNSName(name))
+    try:
+        path = verifier.verify(chain[0], chain[1:])
+    except VerificationError as exc:
+        sys.exit(f"{fullchain} does not chain to {root} for {name}: {exc}")
+    from cryptography.hazmat.primitives.asymmetric import ec, rsa
+
+    key = chain[0].public_key()
+    key_type = "ECDSA" if isinstance(key, ec.EllipticCurvePublicKey) else "RSA" if isinstance(key, rsa.RSAPublicKey) else type(key).__name__
+    _emit({"changed": False, "path": [cert.subject.rfc4514_string() for cert in path], "key_type": key_type})
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("emulator-start")
     p.add_argument("dir", type=Path)
     p.add_argument("--issue-delay", type=float, default=0.1)
+    p.add_argument("--pebble", action="store_true", help="issue ACME-provider certificates through a real pebble")
     sub.add_parser("emulator-stop").add_argument("dir", type=Path)
     p = sub.add_parser("nginx-start")
     p.add_argument("dir", type=Path)
@@ -225,9 +249,13 @@ def main() -> None:
     p.add_argument("key", type=Path)
     p.add_argument("name")
     sub.add_parser("probe").add_argument("endpoint")
+    p = sub.add_parser("chain-verify")
+    p.add_argument("fullchain", type=Path)
+    p.add_argument("root", type=Path)
+    p.add_argument("name")
     args = parser.parse_args()
     if args.command == "emulator-start":
-        emulator_start(args.dir.resolve(), args.issue_delay)
+        emulator_start(args.dir.resolve(), args.issue_delay, args.pebble)
     elif args.command == "emulator-stop":
         emulator_stop(args.dir.resolve())
     elif args.command == "nginx-start":
@@ -236,6 +264,8 @@ def main() -> None:
         nginx_stop(args.dir.resolve())
     elif args.command == "snakeoil":
         snakeoil(args.cert, args.key, args.name)
+    elif args.command == "chain-verify":
+        chain_verify(args.fullchain, args.root, args.name)
     else:
         probe(args.endpoint)
 
