@@ -39,23 +39,37 @@ _DROPPED_FIELDS = ("der", "csr")  # heavy and redundant with the PEM; never retu
 
 @dataclass(frozen=True)
 class PollSchedule:
-    """When to look at a job again: after ``interval`` seconds, then ``factor`` times longer each time,
-    never more than ``interval_max`` apart, for ``timeout`` seconds in total."""
+    """When to look at a job again. The server gives no hint of when a job ends, so the gap between two looks
+    is also the longest the module can be late in seeing the end:
+
+    - the first look is after ``interval`` seconds;
+    - while the job is young (``young`` seconds, when ACME issuance usually ends) the looks are at most
+      ``young_gap`` apart, so its end is seen within that;
+    - after that each gap is ``share`` of the time already waited: the lateness stays a small part of the wait
+      and the number of looks grows with the logarithm of the wait, not in proportion to it;
+    - no gap is shorter than ``interval`` or longer than ``interval_max``, and the last look is at ``timeout``.
+    """
 
     interval: float = 1.0
-    interval_max: float = 10.0
+    interval_max: float = 30.0
     timeout: float = 600.0
-    factor: float = 2.0
+    young: float = 60.0
+    young_gap: float = 2.0
+    share: float = 0.1
 
     def delays(self) -> t.Iterator[float]:
         """The sleep before each poll. They add up to ``timeout`` (the last one is shortened), so the
         number of polls is bounded and the last poll happens at the deadline."""
-        elapsed, step = 0.0, self.interval
+        elapsed = 0.0
         while self.timeout - elapsed > 1e-6:  # float sums of small steps must not leave a sliver of a poll
-            delay = min(step, self.interval_max, self.timeout - elapsed)
+            if elapsed == 0.0:
+                gap = self.interval
+            else:
+                wanted = self.young_gap if elapsed < self.young else self.share * elapsed
+                gap = min(max(wanted, self.interval), self.interval_max)
+            delay = min(gap, self.timeout - elapsed)
             yield delay
             elapsed += delay
-            step = min(step * self.factor, self.interval_max)
 
     def max_polls(self) -> int:
         return sum(1 for _delay in self.delays())

@@ -62,44 +62,74 @@ def test_renewal_reason_reads_offsets_from_the_iso_timestamp():
 @pytest.mark.parametrize(
     ("schedule", "expected"),
     [
-        (PollSchedule(interval=1, interval_max=10, timeout=30), [1, 2, 4, 8, 10, 5]),
-        (PollSchedule(interval=1, interval_max=10, timeout=12), [1, 2, 4, 5]),
-        (PollSchedule(interval=0.25, interval_max=1, timeout=3), [0.25, 0.5, 1, 1, 0.25]),
-        (PollSchedule(interval=2, interval_max=2, timeout=7), [2, 2, 2, 1]),
+        (PollSchedule(timeout=9), [1, 2, 2, 2, 2]),  # young job: at most 2 s apart
+        (PollSchedule(timeout=30, young=3, share=0.5), [1, 2, 1.5, 2.25, 3.375, 5.0625, 7.59375, 7.21875]),  # then half the wait
+        (PollSchedule(interval=0.25, interval_max=1, timeout=3), [0.25] + [1.0] * 2 + [0.75]),  # young_gap 2 capped by interval_max
+        (PollSchedule(interval=2, interval_max=2, timeout=7), [2, 2, 2, 1]),  # poll_interval_max 2: every 2 s
+        (PollSchedule(interval=5, interval_max=10, timeout=12), [5, 5, 2]),  # never closer than interval
         (PollSchedule(interval=5, interval_max=10, timeout=2), [2]),
         (PollSchedule(interval=1, interval_max=10, timeout=0), []),
-        (PollSchedule(interval=1, interval_max=60, timeout=10, factor=3), [1, 3, 6]),
+        (PollSchedule(timeout=100, young=0, share=0.5, interval_max=8), [1, 1, 1, 1.5, 2.25, 3.375, 5.0625, 7.59375, 8] + [8] * 8 + [5.21875]),
     ],
 )
-def test_schedule_backs_off_exponentially_capped_and_bounded(schedule, expected):
+def test_schedule_is_fast_while_young_then_a_share_of_the_wait_capped_and_bounded(schedule, expected):
     assert list(schedule.delays()) == pytest.approx(expected)
     assert schedule.max_polls() == len(expected)
 
 
-def test_default_schedule_is_bounded_by_wait_timeout():
-    schedule = PollSchedule()  # 1 s doubling to 10 s, 600 s
+def lateness(schedule: PollSchedule, finish: float) -> float:
+    """How long after a job finishing ``finish`` seconds in the module sees it (the poll at or after it)."""
+    elapsed = 0.0
+    for delay in schedule.delays():
+        elapsed += delay
+        if elapsed >= finish - 1e-9:
+            return elapsed - finish
+    return math.inf
+
+
+def polls_until(schedule: PollSchedule, finish: float) -> int:
+    elapsed, polls = 0.0, 0
+    for delay in schedule.delays():
+        elapsed, polls = elapsed + delay, polls + 1
+        if elapsed >= finish - 1e-9:
+            break
+    return polls
+
+
+def test_default_schedule_sees_a_young_job_end_within_2_s_and_pays_logarithmically_for_long_waits():
+    schedule = PollSchedule()
     delays = list(schedule.delays())
-    assert delays[:5] == [1, 2, 4, 8, 10]
-    assert all(d == 10 for d in delays[4:-1])
+    assert delays[:3] == [1, 2, 2]
     assert sum(delays) == pytest.approx(600)
-    assert len(delays) == 63  # 1+2+4+8 s of ramp-up, then 58 waits of 10 s and a last one of 5 s
-    # amazon.aws's rule of thumb, wait_timeout // delay, bounds the polls from above (plus the ramp-up).
-    assert schedule.max_polls() <= 600 // 10 + 5
+    # Jobs that end in the first minute, whenever they end, are seen within 2 s.
+    assert max(lateness(schedule, finish / 10) for finish in range(1, 600)) <= 2 + 1e-9
+    # Later, within a tenth of the wait (and never more than poll_interval_max).
+    assert all(lateness(schedule, finish) <= max(2, 0.1 * finish * 1.1, 0) + 1e-9 for finish in range(60, 300, 7))
+    assert max(delays) == 30
+    # 10 times the wait past the first minute, not 10 times the polls: 31 polls for 60 s, 58 for 600 s.
+    assert polls_until(schedule, 60) == 31
+    assert polls_until(schedule, 600) == len(delays) == 58
+    # Between 1 and 5 minutes the polls grow with log(wait): each doubling of the wait costs about the same.
+    steps = [polls_until(schedule, w) for w in (75, 150, 300)]
+    assert steps[1] - steps[0] == pytest.approx(steps[2] - steps[1], abs=1)
 
 
 @pytest.mark.parametrize("timeout", [0.5, 1, 7.3, 60, 3600])
-@pytest.mark.parametrize(("interval", "interval_max"), [(0.1, 0.1), (0.5, 4), (1, 10), (3, 30)])
+@pytest.mark.parametrize(("interval", "interval_max"), [(0.1, 0.1), (0.5, 4), (1, 10), (1, 30), (3, 30)])
 def test_schedule_properties(timeout, interval, interval_max):
-    delays = list(PollSchedule(interval=interval, interval_max=interval_max, timeout=timeout).delays())
+    schedule = PollSchedule(interval=interval, interval_max=interval_max, timeout=timeout)
+    delays = list(schedule.delays())
     assert sum(delays) == pytest.approx(timeout)
     assert all(0 < d <= interval_max for d in delays)
-    # Non-decreasing except for the last wait, which is shortened to end on the deadline.
-    assert all(a <= b for a, b in zip(delays[:-2], delays[1:-1]))
-    # Never more polls than a fixed poll_interval_max schedule after the doubling ramp-up.
-    ramp = 0
-    while interval * 2**ramp < interval_max:
-        ramp += 1
-    assert len(delays) <= ramp + math.ceil(timeout / interval_max - 1e-9) + 1
+    # No gap shorter than the interval, except the last, which is shortened to end on the deadline.
+    assert all(d >= interval - 1e-9 for d in delays[:-1])
+    # Non-decreasing except for the last wait.
+    assert all(a <= b + 1e-9 for a, b in zip(delays[1:-2], delays[2:-1]))
+    # Never more polls than looking every max(interval, young_gap) in the first minute, then every interval_max
+    # after growing 10% a poll.
+    young = max(interval, min(2, interval_max))
+    growth = math.ceil(math.log(max(interval_max / max(6, interval), 1)) / math.log(1.1)) + 1
+    assert len(delays) <= math.ceil(min(timeout, 60) / young) + growth + math.ceil(max(timeout - 60, 0) / interval_max) + 2
 
 
 def test_find_row_matches_by_id_whatever_the_type():
