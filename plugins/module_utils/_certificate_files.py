@@ -22,7 +22,7 @@ import stat
 import tempfile
 import typing as t
 
-from ansible_collections.cjj365.certctrl.plugins.module_utils._pem import leaf_summary
+from ansible_collections.cjj365.certctrl.plugins.module_utils._pem import DERError, certificates_der, leaf_summary, sha256_fingerprint
 
 if t.TYPE_CHECKING:
     from ansible.module_utils.basic import AnsibleModule
@@ -406,3 +406,44 @@ def deploy(module: AnsibleModule) -> dict[str, t.Any]:
 
 
 __all__ = ["BACKUP_DIR", "CertificateFiles", "FilesError", "deploy", "restore", "restore_file"]
+
+
+def _name(lookup: t.Callable[[int], t.Any], ident: int) -> str:
+    try:
+        return lookup(ident)[0]
+    except KeyError:  # an id without a name (a deleted user) is reported as the number
+        return str(ident)
+
+
+def describe_files(paths: list[str], fingerprint_file: str | None) -> dict[str, t.Any]:
+    """What the deploy role needs to know of a certificate's files on the host, in one module run: each file's type,
+    mode, owner and group, and the SHA-256 fingerprint of the first certificate in ``fingerprint_file`` ('' when it is
+    missing or holds none). The files are described as they are (a link as a link); the fingerprint file is read
+    through a link, as the certificate a service loads is. Only certificate blocks are decoded, never a key."""
+    files = []
+    for path in paths:
+        try:
+            st = os.lstat(path)
+        except FileNotFoundError:
+            files.append({"path": path, "exists": False})
+            continue
+        files.append(
+            {
+                "path": path,
+                "exists": True,
+                "regular": stat.S_ISREG(st.st_mode),
+                "mode": format(stat.S_IMODE(st.st_mode), "04o"),
+                "owner": _name(pwd.getpwuid, st.st_uid),
+                "group": _name(grp.getgrgid, st.st_gid),
+            }
+        )
+    fingerprint = ""
+    if fingerprint_file and os.path.isfile(fingerprint_file):
+        with open(fingerprint_file, "rb") as handle:
+            data = handle.read(MAX_BYTES)
+        try:
+            ders = certificates_der(data)
+        except DERError:
+            ders = []
+        fingerprint = sha256_fingerprint(ders[0]) if ders else ""
+    return {"files": files, "fingerprint": fingerprint}

@@ -17,6 +17,7 @@ import hashlib
 import itertools
 import json
 import os
+import pwd
 import stat
 import sys
 import typing as t
@@ -460,3 +461,66 @@ def test_deploy_playbook_over_the_devices_inventory(emu: Emulator, api: Api, tmp
     again = run_playbook(playbook, ansible_env(emu), tmp_path=tmp_path, inventory=config, extra_vars={"certctrl_hosts": "certctrl_status_active"})
     assert again.rc == 0 and again.changed == 0
     assert [downloads(emu, d) for d in (1, 2, 3)] == [1, 2, 1]
+
+
+def test_api_throttle_keeps_hosts_from_calling_the_api_at_once(emu: Emulator, api: Api, tmp_path: Path) -> None:
+    devices = emu.admin.create_devices(3)
+    api.certificate(*devices)
+    inv = inventory(tmp_path, {f"t{d}": {"certctrl_device_id": d} for d in devices})
+    # Each host's first request takes 1.5 s; with 5 forks and no throttle the three would overlap.
+    emu.admin.add_fault(path="^/apiv1/me/devices/(" + "|".join(map(str, devices)) + ")$", method="GET", kind="slow", delay=1.5, count=3)
+
+    run = deploy(emu, tmp_path, inv, hosts=":".join(f"t{d}" for d in devices), extra_vars={"certctrl_api_throttle": 1})
+
+    assert run.rc == 0, run.stdout
+    reads = [r for r in emu.admin.requests() if r["method"] == "GET" and r["path"] in {f"/apiv1/me/devices/{d}" for d in devices}]
+    assert len(reads) == 3
+    spans = sorted((r["ts"] - r["duration_ms"] / 1000, r["ts"]) for r in reads)
+    assert all(spans[i][1] <= spans[i + 1][0] + 0.01 for i in range(2)), spans  # one host at a time
+    assert all(result_of(run, f"t{d}")["changed"] for d in devices)
+
+
+def test_certificate_files_info_describes_files_and_fingerprints_without_reading_keys(emu: Emulator, tmp_path: Path) -> None:
+    from cryptography.hazmat.primitives import hashes, serialization
+
+    from certctrl_emulator import pki
+
+    inv = inventory(tmp_path, {"web": {}})
+    ca_key, ca_cert = pki.make_ca("Info Test CA")
+    issued = pki.issue(
+        pki.key_pem(ca_key), pki.cert_pem(ca_cert), [pki.cert_pem(ca_cert)], domain="info.role.test", sans=["info.role.test"], key_algorithm="ECDSA"
+    )
+    leaf = x509.load_pem_x509_certificates(issued["cert"].encode())[0]
+    expected = leaf.fingerprint(hashes.SHA256()).hex(":").upper()
+    dest = tmp_path / "files"
+    dest.mkdir()
+    (dest / "combined.pem").write_text(issued["key_pem"] + issued["cert"])  # the key block comes first
+    (dest / "combined.pem").chmod(0o640)
+    (dest / "certificate.der").write_bytes(leaf.public_bytes(serialization.Encoding.DER))
+    (dest / "link.pem").symlink_to(dest / "combined.pem")
+    (dest / "junk.pem").write_text("-----BEGIN CERTIFICATE-----\nnot base64 at all!\n-----END CERTIFICATE-----\n")
+    paths = [dest / name for name in ("combined.pem", "certificate.der", "link.pem", "missing.pem")]
+    tasks = "\n".join(f"""    - name: Info {name}
+      cjj365.certctrl.certificate_files_info:
+        paths: {[str(p) for p in paths]}
+        fingerprint_file: {dest / name}""" for name in ("combined.pem", "certificate.der", "link.pem", "junk.pem", "missing.pem"))
+    run = run_playbook(f"- hosts: web\n  gather_facts: false\n  tasks:\n{tasks}\n", ansible_env(emu), tmp_path=tmp_path, inventory=inv, check=True)
+
+    assert run.rc == 0, run.stdout
+    info = run.task("Info combined.pem", "web")
+    assert info["changed"] is False
+    owner = pwd.getpwuid(os.getuid()).pw_name
+    combined, der, link, missing = info["files"]
+    assert combined == {"path": str(paths[0]), "exists": True, "regular": True, "mode": "0640", "owner": owner, "group": grp.getgrgid(os.getgid()).gr_name}
+    assert der["exists"] and der["regular"]
+    assert link["exists"] and not link["regular"]  # a link is described, not followed
+    assert missing == {"path": str(paths[3]), "exists": False}
+    # The same fingerprint from PEM behind a key, from DER and through a link; none for garbage or a missing file.
+    assert [run.task(f"Info {n}", "web")["fingerprint"] for n in ("combined.pem", "certificate.der", "link.pem", "junk.pem", "missing.pem")] == [
+        expected,
+        expected,
+        expected,
+        "",
+        "",
+    ]
+    assert "PRIVATE KEY" not in run.stdout + json.dumps(info)
