@@ -15,7 +15,7 @@ description:
     (a link is described as a link, not followed).
   - With O(fingerprint_file), the SHA-256 fingerprint of the first certificate in it (PEM or DER), in the format of the
     C(cjj365.certctrl.x509_fingerprint) filter and of C(cjj365.certctrl.device_bundle)'s O(cjj365.certctrl.device_bundle#module:deployed_fingerprint).
-    Only certificate blocks are decoded: a private key in the same file (C(combined.pem)) is neither parsed nor returned.
+    Only certificate blocks are decoded; a private key in the same file (C(combined.pem)) is neither parsed nor returned.
   - The C(cjj365.certctrl.deploy) role runs it once per certificate to decide, from the host's own files, whether the
     host is current; it replaces one C(ansible.builtin.stat) per file and an C(ansible.builtin.slurp).
   - Runs where it is executed (the managed host) and needs nothing but Python. It does not talk to the cert-ctrl API and

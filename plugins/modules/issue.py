@@ -17,7 +17,7 @@ description:
     sent and the task reports C(changed=false) with RV(reason=valid).
   - cert-ctrl runs at most one issuance job per certificate. When one is already running, the task
     attaches to it instead of starting another, also after an earlier run of the task timed out.
-  - Asynchronous providers (Let's Encrypt, ZeroSSL) are polled for at most O(wait_timeout) seconds: first after
+  - Asynchronous providers (Let's Encrypt, ZeroSSL) are polled for at most O(wait_timeout) seconds, first after
     O(poll_interval), then at most 2 seconds apart during the first minute, when issuance usually ends, so the task
     returns within about 2 seconds of the server finishing; after that, every tenth of the time already waited
     (at most O(poll_interval_max) apart), so a long wait costs few requests (about 60 for 10 minutes).
