@@ -10,7 +10,7 @@ from . import worker
 from .app import no_content, ok
 from .common import history_out
 from .errors import CREATE_FAILED, bad, conflict, not_found
-from .store import now_ms
+from .store import now_ms, now_s
 
 
 def counters(req):
@@ -127,6 +127,38 @@ def create_devices(req):
             "INSERT INTO devices (id, user_id, device_public_id, name, status, platform, model, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             rows,
         )
+    return ok({"ids": [r[0] for r in rows]}, 201)
+
+
+def create_certificates(req):
+    """Certificate records in bulk (never issued), for listing at scale: names ``<prefix><id>.<domain>``."""
+    body = v.parse_json(req.raw)
+    v.reject_unknown(body, ("count", "acct_id", "name_prefix", "domain", "user_id"))
+    count = v.integer(body.get("count", 1), "count", 1)
+    if count > 100000:
+        raise bad("field 'count': at most 100000")
+    acct_id = v.integer(v.req(body, "acct_id"), "acct_id", 1)
+    prefix = v.string(body.get("name_prefix") or "cert", "name_prefix", 48)
+    domain = v.hostname(body.get("domain") or "bulk.example.test", "domain")
+    v.hostname(f"{prefix}1.{domain}", "name_prefix")
+    user_id = v.integer(body.get("user_id", 1), "user_id", 1)
+    st = req.app.store
+    account = st.one("SELECT * FROM acme_accounts WHERE id = ? AND user_id = ?", (acct_id, user_id))
+    if account is None:
+        raise bad(f"field 'acct_id': ACME account {acct_id} of user {user_id} not found")
+    now = now_s()
+    columns = ("id", "user_id", "domain_name", "acct_id", "sans", "created_at", "updated_at", "public_id", "key_dist_policy", "self_signed", "key_algorithm")
+    with st.lock:
+        start = (st.one("SELECT COALESCE(MAX(id), 0) AS m FROM certificates")["m"] or 0) + 1
+        seq = st.one("SELECT seq FROM sqlite_sequence WHERE name = 'certificates'")
+        start = max(start, (seq["seq"] if seq else 0) + 1)
+        rows = []
+        for ident in range(start, start + count):
+            name = f"{prefix}{ident}.{domain}"
+            self_signed = 1 if account["provider"] == "SELF_CA" else 0
+            key_alg = account["leaf_key_algorithm"] or "ECDSA"
+            rows.append((ident, user_id, name, acct_id, json.dumps([name]), now, now, str(uuid.uuid4()), "HYBRID", self_signed, key_alg))
+        st.many(f"INSERT INTO certificates ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})", rows)
     return ok({"ids": [r[0] for r in rows]}, 201)
 
 

@@ -59,6 +59,7 @@ ADMIN_ROUTES = [
     ("POST", "/_admin/certificates/:cert_id/issues/:hid/cancel", admin.cancel_issue, True),
     ("POST", "/_admin/api-keys", admin.create_api_key, True),
     ("POST", "/_admin/devices", admin.create_devices, True),
+    ("POST", "/_admin/certificates", admin.create_certificates, True),
 ]
 
 

@@ -111,11 +111,34 @@ class AdminClient(_JsonClient):
         body = {"count": count, "name_prefix": name_prefix, "status": status, "platform": platform, "user_id": user_id}
         return self.call("POST", "/_admin/devices", body)["ids"]
 
+    def create_certificates(self, count, acct_id, name_prefix="cert", domain="bulk.example.test", user_id=1) -> list:
+        """Certificate records that were never issued, named ``<name_prefix><id>.<domain>``; returns their ids."""
+        body = {"count": count, "acct_id": acct_id, "name_prefix": name_prefix, "domain": domain, "user_id": user_id}
+        return self.call("POST", "/_admin/certificates", body)["ids"]
+
 
 class Emulator:
     """An in-process emulator on background threads (HTTPS with a generated CA by default)."""
 
-    def __init__(self, *, tls=True, seed=None, db=None, issue_delay=0.2, fail_domain=None, rate_limit=None, workdir=None):
+    def __init__(
+        self,
+        *,
+        tls=True,
+        seed=None,
+        db=None,
+        issue_delay=0.2,
+        fail_domain=None,
+        rate_limit=None,
+        workdir=None,
+        acme_directory=None,
+        acme_ca_file=None,
+        acme_http_port=None,
+        pebble=None,
+    ):
+        """``acme_*``: issue letsencrypt/zerossl certificates through a real ACME server (HTTP-01 responder on
+        ``acme_http_port``, default 5002); ``pebble``: a started ``certctrl_emulator.pebble.Pebble`` gives the
+        directory, its TLS CA and (unless ``acme_http_port`` is given) its httpPort. The caller stops pebble."""
+        self.acme_directory, self.acme_ca_file, self.acme_http_port = _acme_options(acme_directory, acme_ca_file, acme_http_port, pebble)
         self.tls = tls
         self.seed = seed
         self.db = db

@@ -176,3 +176,22 @@ def test_bulk_devices_and_api_keys(emu):
         emu.admin.create_api_key("extra", ["devices:*[read]"])
     with pytest.raises(RuntimeError, match="scopes"):
         emu.admin.create_api_key("bad", ["devices:*[fly]"])
+
+
+def test_bulk_certificates(emu):
+    client = Client(emu)
+    account = client.account(name="bulk", provider="SELF_CA")
+    ids = emu.admin.create_certificates(1000, account["id"], name_prefix="c", domain="bulk.example.test")
+    assert len(ids) == 1000 and ids == list(range(ids[0], ids[0] + 1000))
+    page = client.data("GET", "/certificates?limit=1000")
+    assert len(page) == 1000 and page[0]["id"] == ids[-1]
+    assert page[0]["domain_name"] == f"c{ids[-1]}.bulk.example.test" and page[0]["sans"] == [page[0]["domain_name"]]
+    assert page[0]["self_signed"] is True and page[0]["key_dist_policy"] == "HYBRID"
+    # ordinary records: they issue like any other, and ids go on after them
+    one = client.data("POST", f"/certificates/{ids[0]}/issues", json={})
+    assert one["status"] == "SUCCESS"
+    assert client.certificate(account["id"], "after.example.com")["id"] == ids[-1] + 1
+    with pytest.raises(RuntimeError, match="acct_id"):
+        emu.admin.create_certificates(1, 999)
+    with pytest.raises(RuntimeError, match="name_prefix"):
+        emu.admin.create_certificates(1, account["id"], name_prefix="bad prefix")
