@@ -361,18 +361,14 @@ Changed in the role while measuring this (tasks/main.yml, tasks/certificate.yml)
   linear strategy then runs its tasks one host at a time: every host's own certificate was deployed host by host,
   without any parallelism from forks. Now the same position on every host is one include that runs on all hosts
   in parallel (task names say `certificate N`; the loop labels still show each host's paths).
-- `ansible.builtin.file` (keep owner, group and mode) runs only for files whose `stat` shows another owner, group or
-  mode (or that it cannot vouch for: symbolic modes, an SELinux type, not a regular file), instead of once per file
-  on every run: 8 fewer module executions per host on a rerun with 2 certificates.
+- `ansible.builtin.file` (keep owner, group and mode) runs only for files whose owner, group or mode differ (or that
+  cannot be vouched for: symbolic modes, an SELinux type, not a regular file), instead of once per file on every run.
+- One `cjj365.certctrl.certificate_files_info` run per certificate (a new host-side module) describes the files and
+  fingerprints the deployed certificate, instead of a `stat` per file and a `slurp`.
 
-What would close the rest (not a small change, so left to a decision): the rerun still runs `stat` once per file and
-`slurp` once per certificate on the host. One host-side module call per certificate that stats the files, reads the
-deployed leaf's fingerprint and corrects owner, group and mode (for example an inspecting mode of
-`cjj365.certctrl.certificate_files`) would make a rerun `device_info` + 2 x (inspect + `device_bundle`) + the
-controller's temporary directory = 7 module executions per host, against
-{sum(plain.modules.values()) / hosts:g} for the straightforward playbook. Creating the controller's temporary directory only when
-a bundle is downloaded would save 2 more. On a remote API the role's advantage grows: the straightforward playbook
-downloads every bundle on every run ({kib(plain.bytes / hosts)} per host here), the role none.
+Still possible: creating the controller's temporary directory only when a bundle is downloaded would save 2 more
+module executions per host. On a remote API the role's advantage grows: the straightforward playbook downloads every
+bundle on every run ({kib(plain.bytes / hosts)} per host here), the role none.
 """
 
 
