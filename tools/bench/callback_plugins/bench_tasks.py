@@ -144,7 +144,7 @@ class CallbackModule(CallbackBase):
 
 def _light(result: dict) -> dict:
     """What the bench reads back from a result: small scalar fields and the issue module's history row."""
-    keep = {k: v for k, v in result.items() if isinstance(v, (str, int, float, bool)) or v is None}
+    keep = {k: v for k, v in result.items() if isinstance(v, (int, float, bool)) or v is None or (isinstance(v, str) and len(v) <= 200)}
     if isinstance(result.get("issue"), dict):
         keep["issue"] = result["issue"]
     return keep
