@@ -2,7 +2,7 @@
 
 from . import validate as v
 from .app import no_content, ok
-from .common import account_out, cert_out, owned, paginate, visible
+from .common import cert_lister, listing, owned, visible
 from .errors import CREATE_FAILED, DELETE_FAILED, UPDATE_FAILED, bad, conflict
 from .store import now_ms
 
@@ -81,7 +81,7 @@ def _name_taken(req, name, exclude=None):
 
 def list_accounts(req):
     rows = req.app.store.all("SELECT * FROM acme_accounts WHERE user_id = ?", (req.user_id,))
-    return ok([account_out(r) for r in paginate(req, visible(req, "acme_accounts", rows))])
+    return listing(req, visible(req, "acme_accounts", rows), req.app.shape.account)
 
 
 def create_account(req):
@@ -96,13 +96,13 @@ def create_account(req):
         values.setdefault("ca_id", 0)
         values.update(user_id=req.user_id, created_at=now_ms())
         ident = st.insert("acme_accounts", values)
-    return ok(account_out(owned(req, "acme_accounts", ident, "ACME account")), 201)
+    return ok(req.app.shape.account(owned(req, "acme_accounts", ident, "ACME account")), req.app.shape.create_status)
 
 
 def get_account(req):
     ident = int(req.params[0])
     req.need("acme_accounts", ident, "read")
-    return ok(account_out(owned(req, "acme_accounts", ident, "ACME account")))
+    return ok(req.app.shape.account(owned(req, "acme_accounts", ident, "ACME account")))
 
 
 def update_account(req):
@@ -116,7 +116,7 @@ def update_account(req):
         if "name" in values and _name_taken(req, values["name"], ident):
             raise conflict(UPDATE_FAILED, "ACME account named '{}' already exists".format(values["name"]))
         st.update("acme_accounts", ident, values)
-    return ok(account_out(owned(req, "acme_accounts", ident, "ACME account")))
+    return ok(req.app.shape.account(owned(req, "acme_accounts", ident, "ACME account")))
 
 
 def delete_account(req):
@@ -140,4 +140,4 @@ def account_certificates(req):
     req.need("acme_accounts", ident, "read")
     owned(req, "acme_accounts", ident, "ACME account")
     rows = req.app.store.all("SELECT * FROM certificates WHERE user_id = ? AND acct_id = ?", (req.user_id, ident))
-    return ok([cert_out(r, heavy=False) for r in paginate(req, visible(req, "certificates", rows))])
+    return listing(req, visible(req, "certificates", rows), cert_lister(req))

@@ -8,6 +8,7 @@ from . import scopes as scopes_mod
 from . import validate as v
 from . import worker
 from .app import no_content, ok
+from .certificates import POLICIES
 from .common import history_out
 from .errors import CREATE_FAILED, bad, conflict, not_found
 from .store import now_ms, now_s
@@ -147,7 +148,21 @@ def create_certificates(req):
     if account is None:
         raise bad(f"field 'acct_id': ACME account {acct_id} of user {user_id} not found")
     now = now_s()
-    columns = ("id", "user_id", "domain_name", "acct_id", "sans", "created_at", "updated_at", "public_id", "key_dist_policy", "self_signed", "key_algorithm")
+    columns = (
+        "id",
+        "user_id",
+        "domain_name",
+        "acct_id",
+        "sans",
+        "created_at",
+        "updated_at",
+        "public_id",
+        "key_dist_policy",
+        "self_signed",
+        "key_algorithm",
+        "server_decrypt_export",
+    )
+    export = req.app.shape.export_default
     with st.lock:
         start = (st.one("SELECT COALESCE(MAX(id), 0) AS m FROM certificates")["m"] or 0) + 1
         seq = st.one("SELECT seq FROM sqlite_sequence WHERE name = 'certificates'")
@@ -157,10 +172,41 @@ def create_certificates(req):
             name = f"{prefix}{ident}.{domain}"
             self_signed = 1 if account["provider"] == "SELF_CA" else 0
             key_alg = account["leaf_key_algorithm"] or "ECDSA"
-            rows.append((ident, user_id, name, acct_id, json.dumps([name]), now, now, str(uuid.uuid4()), "HYBRID", self_signed, key_alg))
+            rows.append((ident, user_id, name, acct_id, json.dumps([name]), now, now, str(uuid.uuid4()), "HYBRID", self_signed, key_alg, export))
         st.many(f"INSERT INTO certificates ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})", rows)
     return ok({"ids": [r[0] for r in rows]}, 201)
 
 
 def info(req):
     return ok(req.app.info())
+
+
+def set_certificate(req):
+    """Set what the public API cannot: a certificate's ``policy`` (key_dist_policy) and ``server_decrypt_export``."""
+    ident = int(req.params[0])
+    body = v.parse_json(req.raw)
+    v.reject_unknown(body, ("policy", "server_decrypt_export"))
+    values = {}
+    if body.get("policy") is not None:
+        values["key_dist_policy"] = v.choice(body["policy"], "policy", POLICIES)
+    if body.get("server_decrypt_export") is not None:
+        flag = body["server_decrypt_export"]
+        if flag not in (True, False, 0, 1):
+            raise bad("field 'server_decrypt_export': must be true/false or 0/1")
+        values["server_decrypt_export"] = int(flag)
+    st = req.app.store
+    with st.lock:
+        if st.one("SELECT id FROM certificates WHERE id = ?", (ident,)) is None:
+            raise not_found("certificate", ident)
+        if values:
+            st.update("certificates", ident, values)
+        row = st.one("SELECT id, key_dist_policy, server_decrypt_export FROM certificates WHERE id = ?", (ident,))
+    return ok({"id": row["id"], "policy": row["key_dist_policy"], "server_decrypt_export": row["server_decrypt_export"]})
+
+
+def get_shape(req):
+    return ok(req.app.shape.describe())
+
+
+def set_shape(req):
+    return ok(req.app.shape.set(v.parse_json(req.raw)))

@@ -14,6 +14,7 @@ from . import scopes as scopes_mod
 from .errors import FORBIDDEN, ApiError, bad, unauthorized
 from .faults import Faults, RateLimiter
 from .seed import load_seed
+from .shape import DEFAULT_PROFILE, Shape
 from .store import Store
 
 
@@ -80,7 +81,9 @@ class App:
         acme_http_port=5002,
         acme_http_host="127.0.0.1",
         acme_pebble=None,
+        profile=DEFAULT_PROFILE,
     ):
+        self.shape = Shape(profile)  # how answers look: production's shape or the lenient contract one
         self.workdir = workdir
         self.acme = None  # the real ACME backend (acme_backend.AcmeBackend); None: simulated issuance
         self.store = Store(db)
@@ -235,6 +238,7 @@ class App:
             }
         devices = st.all("SELECT id, device_public_id, name, status, platform, user_id FROM devices ORDER BY id LIMIT 10000")
         return {
+            "profile": self.shape.profile,
             "admin_token": self.admin_token,
             "api_keys": keys,
             "devices": devices,

@@ -63,10 +63,13 @@ def _resign(cert, key_pem, issuer_key_pem, issuer_cert_pem, not_before, not_afte
     return pki.cert_pem(leaf)
 
 
-def build(cert, issuer, fault=None, workdir=None):
+def build(cert, issuer, fault=None, workdir=None, serial=None):
     """Return (body bytes or None, stream file or None, length, password).
 
-    ``issuer`` is (key_pem, cert_pem) of the CA that signed the leaf (used by the validity faults)."""
+    ``issuer`` is (key_pem, cert_pem) of the CA that signed the leaf (used by the validity faults); ``serial``
+    the ``serial_number`` for meta.json as the certificate record shows it (default: the stored one)."""
+    if serial is not None:
+        cert = dict(cert, serial_number=serial)
     pw = password()
     blocks = pki.split_pem(cert["cert"])
     leaf_pem, chain_pems = blocks[0], blocks[1:]

@@ -6,7 +6,7 @@ import uuid
 from . import validate as v
 from . import worker
 from .app import ok
-from .common import cert_out, device_out, history_out, owned, paginate, visible
+from .common import cert_lister, cert_single, device_out, history_out, listing, owned, visible
 from .errors import bad
 from .store import now_s
 
@@ -63,7 +63,7 @@ def _clean(req, body):
         "sans": json.dumps(sans),
         "key_algorithm": key_alg,
         "key_dist_policy": policy,
-        "server_decrypt_export": 0 if policy == "DEVICE_REQUIRED" else 1,
+        "server_decrypt_export": 0 if policy == "DEVICE_REQUIRED" else req.app.shape.export_default,
         "self_signed": 1 if account["provider"] == "SELF_CA" else 0,
     }
     for f in SUBJECT_FIELDS:
@@ -80,7 +80,7 @@ def _clean(req, body):
 
 def list_certificates(req):
     rows = req.app.store.all("SELECT * FROM certificates WHERE user_id = ?", (req.user_id,))
-    return ok([cert_out(r, heavy=False) for r in paginate(req, visible(req, "certificates", rows))])
+    return listing(req, visible(req, "certificates", rows), cert_lister(req))
 
 
 def create_certificate(req):
@@ -89,7 +89,7 @@ def create_certificate(req):
     now = now_s()
     values.update(user_id=req.user_id, created_at=now, updated_at=now, public_id=str(uuid.uuid4()))
     ident = req.app.store.insert("certificates", values)
-    return ok(cert_out(owned(req, "certificates", ident, "certificate")), 201)
+    return ok(req.app.shape.cert(owned(req, "certificates", ident, "certificate")), req.app.shape.create_status)
 
 
 def _cert(req, action="read"):
@@ -99,11 +99,12 @@ def _cert(req, action="read"):
 
 
 def get_certificate(req):
-    return ok(cert_out(_cert(req)))
+    return ok(cert_single(req, _cert(req)))
 
 
 def export_certificate(req):
-    return ok(cert_out(_cert(req)))
+    """The export: always the full record (with the profile's ``der``)."""
+    return ok(req.app.shape.cert(_cert(req)))
 
 
 def certificate_devices(req):
@@ -112,13 +113,13 @@ def certificate_devices(req):
         "SELECT d.* FROM devices d JOIN assignments a ON a.device_id = d.id WHERE a.certificate_id = ? AND d.user_id = ?",
         (cert["id"], req.user_id),
     )
-    return ok([device_out(r) for r in paginate(req, visible(req, "devices", rows))])
+    return listing(req, visible(req, "devices", rows), device_out)
 
 
 def list_issues(req):
     cert = _cert(req)
     rows = req.app.store.all("SELECT * FROM issue_history WHERE cert_record_id = ?", (cert["id"],))
-    return ok([history_out(r) for r in paginate(req, rows)])
+    return listing(req, rows, history_out)
 
 
 def post_issue(req):

@@ -9,6 +9,7 @@ import threading
 
 from .faults import parse_rate
 from .instance import Instance
+from .shape import DEFAULT_PROFILE, ENV_VAR, PROFILES
 
 
 def parser():
@@ -27,6 +28,12 @@ def parser():
     p.add_argument("--fail-domain", help="regex: issuance of matching names ends FAILED")
     p.add_argument("--rate-limit", help="N/SECONDS per API key, e.g. 10/1")
     p.add_argument("--request-log", help="append one JSON line per request to this file")
+    p.add_argument(
+        "--profile",
+        choices=PROFILES,
+        default=os.environ.get(ENV_VAR) or DEFAULT_PROFILE,
+        help=f"answer in production's known shape or the lenient contract shape (default: ${ENV_VAR}, else {DEFAULT_PROFILE})",
+    )
     acme = p.add_argument_group("real ACME issuance (letsencrypt / zerossl accounts; default: simulated)")
     acme.add_argument("--acme-directory", metavar="URL", help="issue through this RFC 8555 server, e.g. pebble's https://127.0.0.1:14000/dir")
     acme.add_argument("--acme-ca-file", metavar="FILE", help="CA bundle that verifies the ACME server's TLS certificate")
@@ -93,6 +100,7 @@ def main(argv=None):
             acme_ca_file=args.acme_ca_file,
             acme_http_port=args.acme_http_port,
             acme_pebble=pebble_info,
+            profile=args.profile,
         ).start()
     except (OSError, ValueError, RuntimeError) as exc:  # RuntimeError: pebble.PebbleError
         if peb is not None:
@@ -111,6 +119,7 @@ def main(argv=None):
         line += " (plain HTTP on {})".format(inst.info["http_url"])
     if inst.info["acme_backend"]["kind"] == "acme":
         line += "; ACME issuance through {}".format(inst.info["acme_backend"]["directory"])
+    line += "; {} profile".format(inst.info["profile"])
     sys.stderr.write(line + "\n")
     sys.stderr.flush()
     while not stop.wait(0.5):

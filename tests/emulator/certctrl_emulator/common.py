@@ -1,17 +1,32 @@
 """Shared lookups and serializers of the /apiv1/me handlers."""
 
-import json
-
 from . import scopes as scopes_mod
 from . import validate as v
+from .app import json_resp
 from .errors import not_found
 
 
-def paginate(req, rows):
-    """Rows sorted id-descending, then the offset/limit window of the query."""
-    offset, limit = v.page(req.query)
+def listing(req, rows, serialize):
+    """The list answer: rows id-descending, the offset/limit window of the query, each through ``serialize``.
+
+    Bare ``{"data": [...]}`` (contract) or with ``meta`` (production); a limit above the cap is lowered silently."""
+    shape = req.app.shape
+    max_limit, cap = shape.limit_bounds()
+    offset, limit = v.page(req.query, max_limit, cap)
     rows = sorted(rows, key=lambda r: r["id"], reverse=True)
-    return rows[offset : offset + limit]
+    window = [serialize(r) for r in rows[offset : offset + limit]]
+    return json_resp(200, shape.list_body(window, len(rows), offset, limit))
+
+
+def cert_lister(req):
+    """Serializer of certificate records in lists (heavy fields only where the profile allows them)."""
+    heavy = req.app.shape.wants_heavy(req.query, single=False)
+    return lambda row: req.app.shape.cert(row, heavy=heavy)
+
+
+def cert_single(req, row):
+    """A certificate record read on its own (``GET /certificates/:id`` and its aliases)."""
+    return req.app.shape.cert(row, heavy=req.app.shape.wants_heavy(req.query, single=True))
 
 
 def visible(req, resource, rows, ident="id"):
@@ -20,64 +35,13 @@ def visible(req, resource, rows, ident="id"):
 
 
 def owned(req, table, ident, kind):
-    row = req.app.store.one(f"SELECT * FROM {table} WHERE id = ? AND user_id = ?", (ident, req.user_id))
+    """The row ``ident`` of the key's user: 404 when it does not exist, the profile's error when another user owns it."""
+    row = req.app.store.one(f"SELECT * FROM {table} WHERE id = ?", (ident,))
     if row is None:
         raise not_found(kind, ident)
+    if row["user_id"] != req.user_id:
+        raise req.app.shape.not_owned(kind, ident)
     return row
-
-
-def account_out(row):
-    return {
-        "id": row["id"],
-        "user_id": row["user_id"],
-        "name": row["name"],
-        "email": row["email"],
-        "provider": row["provider"],
-        "ca_id": row["ca_id"] or 0,
-        "kid": row["kid"],
-        "leaf_key_algorithm": row["leaf_key_algorithm"],
-        "leaf_rsa_bits": row["leaf_rsa_bits"],
-        "leaf_ec_curve": row["leaf_ec_curve"],
-        "cert_valid_seconds": row["cert_valid_seconds"] or 7776000,
-        "created_at": row["created_at"],
-    }
-
-
-HEAVY = ("cert", "der", "csr")
-
-
-def cert_out(row, heavy=True):
-    sans = json.loads(row["sans"])
-    out = {
-        "id": row["id"],
-        "user_id": row["user_id"],
-        "domain_name": row["domain_name"],
-        "acct_id": row["acct_id"],
-        "sans": sans,
-        "cert": row["cert"],
-        "der": row["der"],
-        "csr": row["csr"],
-        "created_at": row["created_at"],
-        "updated_at": row["updated_at"],
-        "dhparam": "",
-        "orders": {"identifiers": [{"type": "dns", "value": s} for s in sans]},
-        "self_signed": bool(row["self_signed"]),
-        "organization": row["organization"],
-        "organizational_unit": row["organizational_unit"],
-        "country": row["country"],
-        "state": row["state"],
-        "locality": row["locality"],
-        "serial_number": row["serial_number"],
-        "public_id": row["public_id"],
-        "verified": bool(row["verified"]),
-        "key_dist_policy": row["key_dist_policy"],
-        "server_decrypt_export": bool(row["server_decrypt_export"]),
-        "key_algorithm": row["key_algorithm"],
-    }
-    if not heavy:
-        for k in HEAVY:
-            del out[k]
-    return out
 
 
 def device_out(row):

@@ -2,12 +2,13 @@
 
 from . import bundle as bundle_mod
 from . import validate as v
-from .app import Resp, no_content, ok
-from .common import cert_out, device_out, owned, paginate, visible
-from .errors import INVALID_ENTITY, bad, conflict, forbidden, missing, not_found
+from .app import Resp, json_resp, no_content, ok
+from .common import cert_lister, cert_single, device_out, listing, owned, visible
+from .errors import INVALID_ENTITY, ApiError, bad, conflict, forbidden, missing, not_found
 from .store import now_ms
 
 STATUSES = ("ACTIVE", "REVOKED", "LOST")
+WRAP_PENDING = "wrap_pending"
 
 
 def list_devices(req):
@@ -19,7 +20,7 @@ def list_devices(req):
         sql += " AND status = ?"
         args.append(status)
     rows = req.app.store.all(sql, tuple(args))
-    return ok([device_out(r) for r in paginate(req, visible(req, "devices", rows))])
+    return listing(req, visible(req, "devices", rows), device_out)
 
 
 def _device(req, action="read"):
@@ -34,9 +35,11 @@ def get_device(req):
 
 def device_by_public_id(req):
     public_id = req.params[0]
-    row = req.app.store.one("SELECT * FROM devices WHERE device_public_id = ? AND user_id = ?", (public_id, req.user_id))
+    row = req.app.store.one("SELECT * FROM devices WHERE device_public_id = ?", (public_id,))
     if row is None:
         raise not_found("device", public_id)
+    if row["user_id"] != req.user_id:
+        raise req.app.shape.not_owned("device", public_id)
     req.need("devices", row["id"], "read")
     return ok(device_out(row))
 
@@ -47,7 +50,7 @@ def device_certificates(req):
         "SELECT c.* FROM certificates c JOIN assignments a ON a.certificate_id = c.id WHERE a.device_id = ? AND c.user_id = ?",
         (device["id"], req.user_id),
     )
-    return ok([cert_out(r, heavy=False) for r in paginate(req, visible(req, "certificates", rows))])
+    return listing(req, visible(req, "certificates", rows), cert_lister(req))
 
 
 def _assigned_cert(req):
@@ -62,7 +65,7 @@ def _assigned_cert(req):
 
 def device_certificate(req):
     _device_row, cert = _assigned_cert(req)
-    return ok(cert_out(cert))
+    return ok(cert_single(req, cert))
 
 
 def device_bundle(req):
@@ -71,8 +74,20 @@ def device_bundle(req):
         raise forbidden("device {} is {}; bundles are served to ACTIVE devices only".format(device["id"], device["status"]))
     if not cert["cert"] or not cert["key_pem"]:
         raise conflict(INVALID_ENTITY, "certificate {} has never been issued".format(cert["id"]))
+    faults = req.app.faults
+    if faults.match_bundle(cert["id"], only=WRAP_PENDING):
+        raise ApiError(
+            409,
+            409,  # production uses the HTTP status as the code for some errors (production-shape.md row 15)
+            "WRAP_PENDING: the device key wrap of certificate {} for device {} is not ready yet; retry later".format(cert["id"], device["id"]),
+        )
     if cert["key_dist_policy"] == "DEVICE_REQUIRED":
         raise forbidden("certificate {} has policy DEVICE_REQUIRED: the server cannot export its private key".format(cert["id"]))
+    if req.app.shape.knob("export_forbidden") and not cert["server_decrypt_export"]:
+        raise forbidden(
+            "EXPORT_FORBIDDEN: certificate {} (policy {}) has server_decrypt_export disabled; the server does not export "
+            "its private key".format(cert["id"], cert["key_dist_policy"])
+        )
     st = req.app.store
     account = st.one("SELECT * FROM acme_accounts WHERE id = ?", (cert["acct_id"],))
     if account and account["provider"] == "SELF_CA":
@@ -80,8 +95,8 @@ def device_bundle(req):
         issuer = (ca.get("key_pem"), ca.get("cert_pem"))
     else:
         issuer = (req.app.acme_pki["int_key"], req.app.acme_pki["int_cert"])
-    fault = req.app.faults.match_bundle(cert["id"])
-    body, stream, length, pw = bundle_mod.build(cert, issuer, fault, req.app.workdir)
+    fault = faults.match_bundle(cert["id"], skip=WRAP_PENDING)
+    body, stream, length, pw = bundle_mod.build(cert, issuer, fault, req.app.workdir, req.app.shape.serial(cert))
     headers = {
         "Content-Disposition": 'attachment; filename="cert-{}.zip"'.format(cert["id"]),
         "X-Export-Password": pw,
@@ -90,22 +105,27 @@ def device_bundle(req):
     return Resp(200, body or b"", ctype="application/zip", headers=headers, stream=stream, length=length)
 
 
+def _device_of(req, column, value):
+    device = req.app.store.one(f"SELECT * FROM devices WHERE {column} = ?", (value,))
+    if device is None:
+        raise not_found("device", value)
+    if device["user_id"] != req.user_id:
+        raise req.app.shape.not_owned("device", value)
+    return device
+
+
 def _assign_target(req):
     body = v.parse_json(req.raw)
     v.reject_unknown(body, ("certificate_id", "device_id", "device_public_id"))
     cid = v.integer(v.req(body, "certificate_id"), "certificate_id", 1)
-    st = req.app.store
+    if req.app.shape.assign_needs_public_id:
+        v.req(body, "device_public_id")
     device = None
     if body.get("device_id") is not None:
-        did = v.integer(body["device_id"], "device_id", 1)
-        device = st.one("SELECT * FROM devices WHERE id = ? AND user_id = ?", (did, req.user_id))
-        if device is None:
-            raise not_found("device", did)
+        device = _device_of(req, "id", v.integer(body["device_id"], "device_id", 1))
     if body.get("device_public_id") is not None:
         pid = v.string(body["device_public_id"], "device_public_id", 64, allow_empty=False)
-        by_pid = st.one("SELECT * FROM devices WHERE device_public_id = ? AND user_id = ?", (pid, req.user_id))
-        if by_pid is None:
-            raise not_found("device", pid)
+        by_pid = _device_of(req, "device_public_id", pid)
         if device is not None and device["id"] != by_pid["id"]:
             raise bad("field 'device_public_id': does not match device_id {}".format(device["id"]))
         device = by_pid
@@ -124,13 +144,19 @@ def assign(req):
         exists = st.one("SELECT 1 AS x FROM assignments WHERE device_id = ? AND certificate_id = ?", (device["id"], cid))
         if not exists:
             st.insert("assignments", {"device_id": device["id"], "certificate_id": cid, "created_at": now_ms()})
+    answer = req.app.shape.knob("assign_answer")
+    message = "already assigned" if exists else "assigned"
+    if answer == "204":
+        return no_content()
+    if answer == "202":  # top-level message/status, no data envelope (production-shape.md row 9)
+        return json_resp(202, {"status": "accepted", "message": message})
     return ok(
         {
             "certificate_id": cid,
             "device_id": device["id"],
             "device_public_id": device["device_public_id"],
             "already_assigned": bool(exists),
-            "message": "already assigned" if exists else "assigned",
+            "message": message,
         }
     )
 

@@ -21,6 +21,7 @@ BUNDLE_KINDS = (
     "oversize",
     "missing_entry",
     "wrong_chain",
+    "wrap_pending",
 )
 
 
@@ -127,10 +128,14 @@ class Faults:
         with self.lock:
             self.bundle_rules = []
 
-    def match_bundle(self, certificate_id):
+    def match_bundle(self, certificate_id, only=None, skip=None):
+        """The kind of the first bundle rule for this certificate (consuming one of its count), or None.
+        ``only`` / ``skip``: consider only rules of that kind / all other kinds."""
         with self.lock:
             for rule in list(self.bundle_rules):
                 if rule["certificate_id"] is not None and rule["certificate_id"] != certificate_id:
+                    continue
+                if (only is not None and rule["kind"] != only) or (skip is not None and rule["kind"] == skip):
                     continue
                 if rule["count"] is not None:
                     rule["count"] -= 1

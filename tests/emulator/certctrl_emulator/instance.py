@@ -32,6 +32,7 @@ class Instance:
         acme_ca_file=None,
         acme_http_port=5002,
         acme_pebble=None,
+        profile="production",
     ):
         self.workdir = workdir
         self.info_file = info_file
@@ -59,6 +60,7 @@ class Instance:
             acme_http_port=acme_http_port,
             acme_http_host=host,  # the VA reaches the responder where the API listens (127.0.0.1 by default)
             acme_pebble=acme_pebble,
+            profile=profile,
         )
         try:
             self.running = Running(self.app, host, port, tls, http_port)

@@ -1,7 +1,8 @@
 """The one route table: (method, path template) -> handler, plus the matcher.
 
 A ``:name`` segment matches digits, except ``:public_id`` which matches any segment. Templates are
-reported (request log, counters) with every parameter written ``:id``.
+reported (request log, counters) with every parameter written ``:id``. A route with a feature name (fifth
+element) exists only when the profile's ``Shape`` has that feature (``shape.<feature>`` is true).
 """
 
 import re
@@ -16,7 +17,7 @@ def health(_req):
     return ok({"status": "ok"})
 
 
-# (method, template, handler, needs API key)
+# (method, template, handler, needs API key[, feature of the Shape])
 API_ROUTES = [
     ("GET", "/health", health, False),
     ("GET", ME + "/acme-accounts", accounts.list_accounts, True),
@@ -39,7 +40,7 @@ API_ROUTES = [
     ("GET", ME + "/devices/:device_id", devices.get_device, True),
     ("GET", ME + "/devices/:device_id/certificates", devices.device_certificates, True),
     ("GET", ME + "/devices/:device_id/certificates/:cert_id", devices.device_certificate, True),
-    ("DELETE", ME + "/devices/:device_id/certificates/:cert_id", devices.unassign, True),
+    ("DELETE", ME + "/devices/:device_id/certificates/:cert_id", devices.unassign, True, "me_unassign"),
     ("GET", ME + "/devices/:device_id/certificates/:cert_id/bundle", devices.device_bundle, True),
     ("POST", ME + "/certificate-assign", devices.assign, True),
 ]
@@ -60,14 +61,18 @@ ADMIN_ROUTES = [
     ("POST", "/_admin/api-keys", admin.create_api_key, True),
     ("POST", "/_admin/devices", admin.create_devices, True),
     ("POST", "/_admin/certificates", admin.create_certificates, True),
+    ("PUT", "/_admin/certificates/:cert_id", admin.set_certificate, True),
+    ("GET", "/_admin/shape", admin.get_shape, True),
+    ("POST", "/_admin/shape", admin.set_shape, True),
 ]
 
 
 class Route:
-    def __init__(self, method, template, handler, auth):
+    def __init__(self, method, template, handler, auth, feature=None):
         self.method = method
         self.handler = handler
         self.auth = auth
+        self.feature = feature
         parts = []
         for seg in template.strip("/").split("/"):
             if seg.startswith(":"):
@@ -83,10 +88,13 @@ class Router:
     def __init__(self, table):
         self.routes = [Route(*r) for r in table]
 
-    def match(self, method, path):
-        """Returns (route, params, allowed_methods). route is None on 404 (allowed empty) or 405."""
+    def match(self, method, path, shape=None):
+        """Returns (route, params, allowed_methods). route is None on 404 (allowed empty) or 405.
+        Routes whose feature ``shape`` lacks are left out."""
         allowed = []
         for route in self.routes:
+            if route.feature and not (shape is not None and getattr(shape, route.feature)):
+                continue
             m = route.regex.match(path)
             if not m:
                 continue

@@ -11,10 +11,10 @@ from urllib.parse import parse_qs, urlsplit
 
 from . import routes
 from .app import Req, Resp, error_resp, json_resp
-from .errors import NOT_FOUND, NOT_IMPLEMENTED, RATE_LIMITED, UNEXPECTED_RESULT, ApiError
+from .errors import NOT_FOUND, RATE_LIMITED, UNEXPECTED_RESULT, ApiError
 
 MAX_BODY = 1024 * 1024
-STATUS_CODES = {429: RATE_LIMITED, 404: NOT_FOUND, 405: NOT_IMPLEMENTED}
+STATUS_CODES = {429: RATE_LIMITED, 404: NOT_FOUND}
 
 
 class _Drop(Exception):
@@ -91,7 +91,7 @@ class Handler(BaseHTTPRequestHandler):
     def _handle(self, req, fault, entry, is_admin):
         app = self.server.app
         router = routes.ADMIN if is_admin else routes.API
-        route, params, allowed = router.match(req.method, req.path)
+        route, params, allowed = router.match(req.method, req.path, app.shape)
         if route is not None:
             entry["route"] = f"{req.method} {route.template}"
         if fault is not None:
@@ -101,7 +101,7 @@ class Handler(BaseHTTPRequestHandler):
                 time.sleep(fault.delay)
             if fault.kind == "status":
                 headers = {"Retry-After": str(int(fault.retry_after))} if fault.retry_after is not None else {}
-                code = STATUS_CODES.get(fault.status, UNEXPECTED_RESULT)
+                code = app.shape.method_not_allowed_code if fault.status == 405 else STATUS_CODES.get(fault.status, UNEXPECTED_RESULT)
                 return json_resp(fault.status, {"error": {"code": code, "what": f"injected fault: HTTP {fault.status}"}}, headers)
         try:
             if route is None:
@@ -109,7 +109,7 @@ class Handler(BaseHTTPRequestHandler):
             if allowed:
                 raise ApiError(
                     405,
-                    NOT_IMPLEMENTED,
+                    app.shape.method_not_allowed_code,
                     "method {} not allowed on {} (allowed: {})".format(req.method, route.template, ", ".join(allowed)),
                     {"Allow": ", ".join(allowed)},
                 )

@@ -18,6 +18,7 @@ import urllib.parse
 import urllib.request
 
 from .instance import Instance
+from .shape import DEFAULT_PROFILE, ENV_VAR, check_profile
 
 
 class _JsonClient:
@@ -45,7 +46,10 @@ class _JsonClient:
             except (ValueError, KeyError, TypeError):
                 what = raw[:200]
             raise RuntimeError(f"{label} {method} {path} -> {exc.code}: {what}") from None
-        return json.loads(raw)["data"] if raw else None
+        if not raw:
+            return None
+        body = json.loads(raw)
+        return body.get("data", body)  # a top-level answer (202 assign) has no envelope
 
 
 class UserClient(_JsonClient):
@@ -86,6 +90,7 @@ class AdminClient(_JsonClient):
         self.call("DELETE", "/_admin/faults")
 
     def add_bundle_fault(self, kind, certificate_id=None, count=None):
+        """``kind``: key_mismatch, traversal, ..., or ``wrap_pending`` (the bundle GET answers 409 ``WRAP_PENDING``)."""
         return self.call("POST", "/_admin/bundle-faults", {"kind": kind, "certificate_id": certificate_id, "count": count})
 
     def clear_bundle_faults(self):
@@ -103,6 +108,24 @@ class AdminClient(_JsonClient):
 
     def cancel_issue(self, certificate_id, issue_history_id):
         return self.call("POST", f"/_admin/certificates/{certificate_id}/issues/{issue_history_id}/cancel", {})
+
+    def set_certificate(self, cert_id, policy=None, server_decrypt_export=None) -> dict:
+        """Set a certificate's key distribution ``policy`` and ``server_decrypt_export`` (None keeps the value);
+        answers ``{"id", "policy", "server_decrypt_export"}``."""
+        body = {}
+        if policy is not None:
+            body["policy"] = policy
+        if server_decrypt_export is not None:
+            body["server_decrypt_export"] = server_decrypt_export
+        return self.call("PUT", f"/_admin/certificates/{cert_id}", body)
+
+    def set_shape(self, **knobs) -> dict:
+        """Change how the emulator answers: ``export_forbidden`` (bool), ``assign_answer`` ("204", "200", "202"),
+        ``der_marker`` (str or None), ``list_cap`` (int or None). Answers the whole shape (with ``profile``)."""
+        return self.call("POST", "/_admin/shape", knobs)
+
+    def shape(self) -> dict:
+        return self.call("GET", "/_admin/shape")
 
     def create_api_key(self, name, scopes, user_id=1) -> str:
         return self.call("POST", "/_admin/api-keys", {"name": name, "scopes": list(scopes), "user_id": user_id})["token"]
@@ -134,11 +157,14 @@ class Emulator:
         acme_ca_file=None,
         acme_http_port=None,
         pebble=None,
+        profile=None,
     ):
-        """``acme_*``: issue letsencrypt/zerossl certificates through a real ACME server (HTTP-01 responder on
+        """``profile``: ``production`` or ``contract``; None takes ``$CERTCTRL_EMULATOR_PROFILE``, else ``production``.
+        ``acme_*``: issue letsencrypt/zerossl certificates through a real ACME server (HTTP-01 responder on
         ``acme_http_port``, default 5002); ``pebble``: a started ``certctrl_emulator.pebble.Pebble`` gives the
         directory, its TLS CA and (unless ``acme_http_port`` is given) its httpPort. The caller stops pebble."""
         self.acme_directory, self.acme_ca_file, self.acme_http_port = _acme_options(acme_directory, acme_ca_file, acme_http_port, pebble)
+        self.profile = check_profile(profile or os.environ.get(ENV_VAR) or DEFAULT_PROFILE)
         self.tls = tls
         self.seed = seed
         self.db = db
@@ -174,6 +200,7 @@ class Emulator:
             acme_directory=self.acme_directory,
             acme_ca_file=self.acme_ca_file,
             acme_http_port=5002 if self.acme_http_port is None else self.acme_http_port,
+            profile=self.profile,
         ).start()
         self.info = self.instance.info
         self.base_url = self.info["base_url"]

@@ -82,10 +82,12 @@ def hostname(value, field):
     return value
 
 
-def page(query):
-    """``offset``/``limit`` from the query string (400 naming the parameter when bad)."""
+def page(query, max_limit=MAX_LIMIT, cap=None):
+    """``offset``/``limit`` from the query string (400 naming the parameter when bad).
+
+    ``max_limit``: larger limits are 400 (None: no bound); ``cap``: larger limits are silently lowered to it."""
     out = {}
-    for name, default, lo, hi in (("offset", 0, 0, None), ("limit", DEFAULT_LIMIT, 1, MAX_LIMIT)):
+    for name, default, lo, hi in (("offset", 0, 0, None), ("limit", DEFAULT_LIMIT, 1, max_limit)):
         values = query.get(name)
         if not values:
             out[name] = default
@@ -98,4 +100,5 @@ def page(query):
             rng = f">= {lo}" if hi is None else f"between {lo} and {hi}"
             raise bad(f"query parameter '{name}': must be {rng}, got {n}")
         out[name] = n
-    return out["offset"], out["limit"]
+    limit = out["limit"] if cap is None else min(out["limit"], cap)
+    return out["offset"], limit

@@ -8,7 +8,6 @@ import time
 import traceback
 
 from . import pki
-from .common import cert_out
 from .errors import INVALID_ENTITY, conflict
 from .store import now_ms, now_s
 
@@ -46,7 +45,7 @@ def start_issue(app, cert):
     status = complete(app, hid)
     out = {"issue_history_id": hid, "status": status}
     if status == "SUCCESS":
-        out["cert"] = cert_out(st.one("SELECT * FROM certificates WHERE id = ?", (cert["id"],)))
+        out["cert"] = app.shape.cert(st.one("SELECT * FROM certificates WHERE id = ?", (cert["id"],)))
     return out
 
 

@@ -1,4 +1,9 @@
-"""Fixtures of the emulator's own test suite (built on certctrl_emulator.testing)."""
+"""Fixtures of the emulator's own test suite (built on certctrl_emulator.testing).
+
+The ``emu`` / ``shared_emu`` fixtures take the profile from ``$CERTCTRL_EMULATOR_PROFILE`` (default production),
+so generic tests run on both profiles; ``Expect`` holds what differs between them for generic tests. A test
+about one profile's shape builds ``Emulator(profile=...)`` itself (see test_shape.py).
+"""
 
 import pytest
 import requests
@@ -8,11 +13,24 @@ from certctrl_emulator.testing import Emulator
 ME = "/apiv1/me"
 
 
+class Expect:
+    """What a generic test expects from the profile of ``emu`` (statuses and codes that differ)."""
+
+    def __init__(self, profile):
+        prod = profile == "production"
+        self.profile = profile
+        self.created = 200 if prod else 201
+        self.foreign = (403, 5022) if prod else (404, 5003)  # an object of another user
+        self.method_code = 5000 if prod else 5010  # 405
+        self.assigned = 204 if prod else 200
+
+
 class Client:
     """requests.Session bound to an emulator and one API key; paths are relative to /apiv1/me."""
 
     def __init__(self, emu, key="full", token=None):
         self.emu = emu
+        self.expect = Expect(emu.profile)
         self.session = requests.Session()
         # per request: REQUESTS_CA_BUNDLE in the environment would override Session.verify
         self.verify = emu.ca_file if emu.ca_file else True
@@ -53,12 +71,28 @@ class Client:
         else:
             body["email"] = "ops@example.com"
         body.update(extra)
-        return self.data("POST", "/acme-accounts", 201, json=body)
+        return self.data("POST", "/acme-accounts", self.expect.created, json=body)
 
     def certificate(self, acct_id, domain="example.com", sans=None, **extra):
         body = {"domain_name": domain, "sans": sans or [domain], "acct_id": acct_id, "action": "create"}
         body.update(extra)
-        return self.data("POST", "/certificates", 201, json=body)
+        return self.data("POST", "/certificates", self.expect.created, json=body)
+
+    def record(self, cid, path=""):
+        """The full certificate record (``?detail=most``: production leaves cert/der/csr out without it)."""
+        return self.data("GET", f"/certificates/{cid}{path}?detail=most")
+
+    def public_id(self, device_id):
+        return self.emu.instance.app.store.one("SELECT device_public_id FROM devices WHERE id = ?", (device_id,))["device_public_id"]
+
+    def assign_request(self, cid, device_id):
+        """POST /certificate-assign with the body both profiles accept (certificate_id + device_public_id)."""
+        return self.post("/certificate-assign", json={"certificate_id": cid, "device_public_id": self.public_id(device_id)})
+
+    def assign(self, cid, device_id):
+        r = self.assign_request(cid, device_id)
+        assert r.status_code == self.expect.assigned, (r.status_code, r.text)
+        return r
 
     def issued(self, domain="example.com", key_algorithm="ECDSA", **extra):
         """A SELF_CA certificate issued inline; returns the record."""

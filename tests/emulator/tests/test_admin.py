@@ -25,7 +25,8 @@ def test_counters_requests_and_reset(emu):
     assert c["by_route"]["GET /apiv1/me/devices/:id"] == 2
     assert c["by_route"]["POST /apiv1/me/acme-accounts"] == 1
     assert c["by_method"] == {"GET": 5, "POST": 1}
-    assert c["by_status"] == {"200": 3, "201": 1, "404": 1, "401": 1}
+    created = str(client.expect.created)
+    assert c["by_status"] == ({"200": 4, "404": 1, "401": 1} if created == "200" else {"200": 3, "201": 1, "404": 1, "401": 1})
     log = emu.admin.requests()
     assert [e["path"] for e in log][:3] == ["/apiv1/me/devices", "/apiv1/me/devices/1", "/apiv1/me/devices/2"]
     e = log[1]
@@ -44,7 +45,7 @@ def test_counters_requests_and_reset(emu):
 def test_bundle_route_template(emu):
     client = Client(emu)
     rec = client.issued("t.example.com")
-    client.data("POST", "/certificate-assign", json={"certificate_id": rec["id"], "device_id": 1})
+    client.assign(rec["id"], 1)
     emu.admin.reset()
     client.get("/devices/1/certificates/{}/bundle".format(rec["id"]))
     assert emu.admin.requests()[0]["route"] == "GET /apiv1/me/devices/:id/certificates/:id/bundle"
@@ -164,6 +165,7 @@ def test_bulk_devices_and_api_keys(emu):
     ids = emu.admin.create_devices(2000, name_prefix="bulk", status="ACTIVE", platform="Windows")
     assert len(ids) == 2000 and len(set(ids)) == 2000 and min(ids) > 6
     client = Client(emu)
+    emu.admin.set_shape(list_cap=1000)  # pages of 1000 on both profiles (production caps at 100 by default)
     page = client.data("GET", "/devices?limit=1000")
     assert len(page) == 1000 and page[0]["id"] == max(ids) and page[0]["platform"] == "Windows"
     assert len(client.data("GET", "/devices?offset=2000&limit=1000")) == 5
@@ -183,6 +185,7 @@ def test_bulk_certificates(emu):
     account = client.account(name="bulk", provider="SELF_CA")
     ids = emu.admin.create_certificates(1000, account["id"], name_prefix="c", domain="bulk.example.test")
     assert len(ids) == 1000 and ids == list(range(ids[0], ids[0] + 1000))
+    emu.admin.set_shape(list_cap=1000)
     page = client.data("GET", "/certificates?limit=1000")
     assert len(page) == 1000 and page[0]["id"] == ids[-1]
     assert page[0]["domain_name"] == f"c{ids[-1]}.bulk.example.test" and page[0]["sans"] == [page[0]["domain_name"]]

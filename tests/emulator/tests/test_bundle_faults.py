@@ -15,9 +15,9 @@ from cryptography.hazmat.primitives import serialization
 def setup(shared_emu):
     client = Client(shared_emu)
     rec = client.issued("faulty.example.com")
-    client.data("POST", "/certificate-assign", json={"certificate_id": rec["id"], "device_id": 1})
+    client.assign(rec["id"], 1)
     other = client.issued("fine.example.com")
-    client.data("POST", "/certificate-assign", json={"certificate_id": other["id"], "device_id": 1})
+    client.assign(other["id"], 1)
     return client, rec["id"], other["id"]
 
 

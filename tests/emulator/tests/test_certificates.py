@@ -29,29 +29,38 @@ def test_create_record_fields(client, acct):
         state="Berlin",
         locality="Berlin",
     )
-    assert set(c) == RECORD
+    prod = client.emu.profile == "production"
+    assert set(c) == (RECORD - {"user_id", "key_algorithm"} if prod else RECORD)
     assert c["cert"] == "" and c["der"] == "" and c["serial_number"] == "" and c["verified"] is False
     assert c["sans"] == ["example.com", "www.example.com"]
     assert c["orders"] == {"identifiers": [{"type": "dns", "value": "example.com"}, {"type": "dns", "value": "www.example.com"}]}
-    assert c["country"] == "DE" and c["key_dist_policy"] == "HYBRID" and c["server_decrypt_export"] is True
+    assert c["country"] == "DE" and c["key_dist_policy"] == "HYBRID"
+    assert (c["server_decrypt_export"] == 0) if prod else (c["server_decrypt_export"] is True)
     assert c["created_at"] < 1e12 and c["updated_at"] == c["created_at"]  # epoch seconds
     assert len(c["public_id"]) == 36 and c["dhparam"] == "" and c["self_signed"] is False
-    assert client.data("GET", "/certificates/{}".format(c["id"])) == c
+    assert client.record(c["id"]) == c
+    assert client.record(c["id"], "/issue-result") == c
     assert client.data("GET", "/certificates/{}/export".format(c["id"])) == c
-    assert client.data("GET", "/certificates/{}/issue-result".format(c["id"])) == c
+    plain = client.data("GET", "/certificates/{}".format(c["id"]))
+    assert plain == ({k: v for k, v in c.items() if k not in HEAVY} if prod else c)
     light = client.data("GET", "/certificates")
     assert light[0]["id"] == c["id"] and not HEAVY & set(light[0])
 
 
+def _key_algorithm(client, cid):
+    """The stored key algorithm (production's records do not carry it)."""
+    return client.emu.instance.app.store.one("SELECT key_algorithm FROM certificates WHERE id = ?", (cid,))["key_algorithm"]
+
+
 def test_defaults(client, acct):
     c = client.certificate(acct["id"], "d.example.com", sans=None)
-    assert c["sans"] == ["d.example.com"] and c["key_algorithm"] == "ECDSA" and c["key_dist_policy"] == "HYBRID"
+    assert c["sans"] == ["d.example.com"] and _key_algorithm(client, c["id"]) == "ECDSA" and c["key_dist_policy"] == "HYBRID"
     rsa_acct = client.account(name="rsa", leaf_key_algorithm="RSA")
-    assert client.certificate(rsa_acct["id"], "r.example.com")["key_algorithm"] == "RSA"
+    assert _key_algorithm(client, client.certificate(rsa_acct["id"], "r.example.com")["id"]) == "RSA"
     c = client.certificate(acct["id"], "w.example.com", ["w.example.com", "*.w.example.com"], policy="MASTER_ONLY")
     assert c["key_dist_policy"] == "MASTER_ONLY"
     c = client.certificate(acct["id"], "v.example.com", policy="DEVICE_REQUIRED")
-    assert c["server_decrypt_export"] is False
+    assert c["server_decrypt_export"] in (False, 0) and not c["server_decrypt_export"]
     # no uniqueness on the domain
     assert client.certificate(acct["id"], "d.example.com")["id"] != c["id"]
 
@@ -94,8 +103,8 @@ def test_other_users_certificates_and_accounts(client, acct):
     theirs = other.certificate(other.account(name="o")["id"], "their.example.com")
     mine = client.certificate(acct["id"])
     for path in ("", "/devices", "/issues", "/issues/history", "/issue-result", "/export"):
-        error_of(client.get("/certificates/{}{}".format(theirs["id"], path)), 404, 5003)
-    error_of(client.post("/certificates/{}/issues".format(theirs["id"]), json={}), 404, 5003)
+        error_of(client.get("/certificates/{}{}".format(theirs["id"], path)), *client.expect.foreign)
+    error_of(client.post("/certificates/{}/issues".format(theirs["id"]), json={}), *client.expect.foreign)
     assert [c["id"] for c in client.data("GET", "/certificates")] == [mine["id"]]
     r = other.post("/certificates", json={"domain_name": "x.example.com", "acct_id": acct["id"], "action": "create"})
     assert "acct_id" in error_of(r, 400, 5000)

@@ -86,16 +86,16 @@ def test_state_survives_restart_with_db(tmp_path):
             base + "/apiv1/me/certificate-assign",
             headers=FULL,
             timeout=10,
-            json={"certificate_id": cert["id"], "device_id": 2},
+            json={"certificate_id": cert["id"], "device_public_id": info["devices"][1]["device_public_id"]},
         )
-        before = requests.get(base + "/apiv1/me/certificates/{}".format(cert["id"]), headers=FULL, timeout=10).json()["data"]
+        before = requests.get(base + "/apiv1/me/certificates/{}?detail=most".format(cert["id"]), headers=FULL, timeout=10).json()["data"]
         acme_issuer = before["cert"].split("-----END CERTIFICATE-----\n", 1)[1]
     finally:
         assert stop(proc)[0] == 0
     proc, info = start_subprocess(args, str(tmp_path))
     base = info["base_url"]
     try:
-        after = requests.get(base + "/apiv1/me/certificates/{}".format(cert["id"]), headers=FULL, timeout=10).json()["data"]
+        after = requests.get(base + "/apiv1/me/certificates/{}?detail=most".format(cert["id"]), headers=FULL, timeout=10).json()["data"]
         assert after == before and after["verified"] is True
         rows = requests.get(base + "/apiv1/me/certificates/{}/issues".format(cert["id"]), headers=FULL, timeout=10).json()["data"]
         assert [(r["id"], r["status"]) for r in rows] == [(hid, "SUCCESS")]
@@ -110,7 +110,7 @@ def test_state_survives_restart_with_db(tmp_path):
             if rows.json()["data"][0]["status"] == "SUCCESS":
                 break
             time.sleep(0.02)
-        renewed = requests.get(base + "/apiv1/me/certificates/{}".format(cert["id"]), headers=FULL, timeout=10).json()["data"]
+        renewed = requests.get(base + "/apiv1/me/certificates/{}?detail=most".format(cert["id"]), headers=FULL, timeout=10).json()["data"]
         assert renewed["serial_number"] != before["serial_number"]
         assert renewed["cert"].split("-----END CERTIFICATE-----\n", 1)[1] == acme_issuer
         # the seed is not applied twice
