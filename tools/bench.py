@@ -6,14 +6,20 @@
 Counts (API requests, bytes, bundle downloads, module executions, polls) are exact and repeatable; times are this
 machine in this run and only meaningful as ratios measured side by side.
 
-  BENCH_HOSTS=200   hosts of the fleet runs (default 50)
-  BENCH_QUICK=1     skip the 60 s issuance wait
-  BENCH_FORKS=20    ansible forks of the fleet runs (default: Ansible's own, 5)
+  BENCH_SIZES=20,50      fleet sizes, in hosts (default 20,50,200). Measured on 2 busy cores: 20 hosts 13 min, 50 hosts
+                         28 min (about 35 s per host, two thirds of it the straightforward playbook), so the default
+                         takes about 2.5 hours, the 200 hosts about 2 of them
+  BENCH_FORKS=20         ansible forks of the fleet runs (default 10)
+  BENCH_SEED=7           the seed of the fleet runs' random order (default: a new one, printed)
+  BENCH_RUN_TIMEOUT=600  stop the bench when one ansible-playbook run takes longer (seconds, default 3600)
+  BENCH_QUICK=1          skip the 60 s issuance wait
+  CERTCTRL_EMULATOR_PROFILE=contract  the emulators' shape (default: production's)
 
 The helpers live in tools/bench/:
-  fleet.py           the fleet, and one measured ansible-playbook run over it
-  fleet_report.py    its tables, targets and explanations
-  plain.yml          the playbook a user would write without the collection
+  fleet.py           the fleets, the order of their runs, and one measured ansible-playbook run
+  fleet_report.py    their tables, targets and explanations
+  naive.yml          the playbook a user writes first: download, directory, unarchive
+  plain.yml          the straightforward playbook a user would write without the collection
   polling.py         the issue module's wait, measured and modelled
   polling_report.py  its tables, targets and the trade-off between them
   listing.py         the api lookup and the devices inventory on a large account
@@ -24,7 +30,7 @@ The helpers live in tools/bench/:
 from __future__ import annotations
 
 import os
-import shutil
+import random
 import statistics
 import subprocess
 import sys
@@ -151,7 +157,8 @@ def bench_bundle(emu: Emulator, tmp: Path) -> None:
     account = rest.account()
     cert = rest.certificate(account["id"], "bundle.example.com")
     rest.issue(cert["id"])
-    rest.call("POST", "/certificate-assign", {"certificate_id": cert["id"], "device_id": 2})
+    public_id = rest.call("GET", "/devices/2")["device_public_id"]  # production's assign keys on it (production-shape.md row 8)
+    rest.call("POST", "/certificate-assign", {"certificate_id": cert["id"], "device_public_id": public_id})
     env = ansible_env(emu)
     fingerprint = ""
     for label in ("host without the certificate", "host already current"):
@@ -190,33 +197,57 @@ def bench_inventory(emu: Emulator, tmp: Path) -> None:
         row(f"inventory, {label}: {proc.stdout.count(b'certctrl_device_public_id')} hosts", f"{emu.admin.counters()['total']} requests, {elapsed:.1f} s")
 
 
-# -- the fleet: the role against the straightforward playbook -----------------------------------------------------
+# -- the fleets: the role against the naive and the straightforward playbooks ---------------------------------
 
 
-def bench_fleet(tmp: Path, hosts: int, startup: float) -> tuple[list[Table], list[Target]]:
-    forks = os.environ.get("BENCH_FORKS")
-    print(f"\nfleet of {hosts} hosts (local connection, one root each), 2 certificates per host (its own + one shared)")
-    runs: dict[str, fleet_mod.Run] = {}
-    reloads: dict[str, int] = {}
-    loads: dict[str, float] = {}  # the machine's load when each run started: other work on it skews wall times
-    with Emulator(workdir=tmp / "fleet-emulator") as emu:
-        fleet = fleet_mod.make_fleet(emu, hosts, tmp / "fleet")
-        env = ansible_env(emu, **({"ANSIBLE_FORKS": forks} if forks else {}))
-        playbooks = {"role": "cjj365.certctrl.deploy", "plain": str(REPO / "tools" / "bench" / "plain.yml")}
-        for name, playbook in playbooks.items():
-            for host_root in (tmp / "fleet" / "hosts").iterdir():  # every host starts empty
-                shutil.rmtree(host_root / "certs", ignore_errors=True)
-                (host_root / "reloaded").unlink(missing_ok=True)
-            for phase in ("first", "rerun"):
-                began = time.time()
-                loads[f"{name} {phase}"] = os.getloadavg()[0]
-                run = fleet_mod.run_playbook(emu, playbook, fleet.inventory, env, tmp, f"{name} {phase}")
+def bench_fleets(tmp: Path, sizes: list[int], forks: str, seed: int, timeout: float, startup: float) -> tuple[list[Table], list[Target]]:
+    playbooks = {"role": "cjj365.certctrl.deploy", "naive": str(REPO / "tools" / "bench" / "naive.yml"), "plain": str(REPO / "tools" / "bench" / "plain.yml")}
+    rng = random.Random(seed)
+    results: list[fleet_report.FleetResult] = []
+    for hosts in sizes:
+        print(f"\nfleet of {hosts} hosts (local connection, one root each per playbook, forks {forks}), 2 certificates per host (its own + one shared)")
+        began = time.perf_counter()
+        with Emulator(workdir=tmp / f"fleet-{hosts}-emulator") as emu:
+            fleet = fleet_mod.make_fleet(emu, hosts, tmp / f"fleet-{hosts}", list(playbooks))
+            env = ansible_env(emu, ANSIBLE_FORKS=forks)
+            result = fleet_report.FleetResult(fleet=fleet, runs={}, profile=getattr(emu, "profile", "contract"))
+            for name, phase in fleet_mod.run_order(list(playbooks), rng):
+                label = f"{name} {phase}"
+                run = fleet_mod.run_playbook(emu, playbooks[name], fleet.inventories[name], env, tmp, f"{hosts} {label}", timeout=timeout)
                 if run.rc != 0:
-                    raise SystemExit(f"{name} {phase} failed:\n{run.output}")
-                runs[f"{name} {phase}"] = run
-                reloads[f"{name} {phase}"] = sum(1 for mark in (tmp / "fleet" / "hosts").glob("*/reloaded") if mark.stat().st_mtime >= began)
-                print(f"  {name:<5} {phase:<5} {seconds(run.seconds):>8}, {run.requests} requests, {run.bundle_downloads} bundle downloads", flush=True)
-    return fleet_report.report(runs, reloads, loads, fleet, forks, startup)
+                    raise SystemExit(f"{hosts} hosts, {label} failed:\n{run.output}")
+                run.label = label
+                result.runs[label] = run
+                result.reloads[label] = sum(1 for mark in fleet.roots[name].glob("*/reloaded") if mark.stat().st_mtime >= run.started)
+                print(
+                    f"  {label:<12} {seconds(run.seconds):>8} wall, {seconds(run.cpu_seconds):>8} CPU, {sum(run.modules.values()) / hosts:g} module"
+                    f" executions and {run.requests / hosts:g} requests per host, {run.bundle_downloads} bundle downloads, load {run.load:.1f}",
+                    flush=True,
+                )
+        print(f"  {hosts} hosts: {seconds(time.perf_counter() - began)} in all", flush=True)
+        results.append(result)
+    return fleet_report.report(results, forks, startup, role_in_tree(), commit())
+
+
+def role_in_tree() -> str:
+    """What `cjj365.certctrl.deploy` runs in this checkout: an action plugin, or tasks in YAML."""
+    actions = sorted(path.stem for path in (REPO / "plugins" / "action").glob("*.py") if not path.name.startswith("_"))
+    if actions:
+        return "whose core is the action plugin " + " and ".join(f"`cjj365.certctrl.{name}`" for name in actions)
+    tasks = sorted(path.name for path in (REPO / "roles" / "deploy" / "tasks").glob("*.yml"))
+    return "whose core is tasks in YAML (roles/deploy/tasks/" + ", ".join(tasks) + ")"
+
+
+def commit() -> str:
+    """The commit measured, and whether the role's or the plugins' files differ from it."""
+
+    def git(*args: str) -> str:
+        proc = subprocess.run(["git", "-C", str(REPO), *args], capture_output=True, text=True, check=False)
+        return proc.stdout if proc.returncode == 0 else ""
+
+    head = git("rev-parse", "--short", "HEAD").strip() or "unknown"
+    dirty = sorted({line[3:].split("/", 1)[0] + "/" for line in git("status", "--porcelain", "--", "roles", "plugins").splitlines() if len(line) > 3})
+    return f"commit {head}" + (f" with uncommitted changes in {', '.join(dirty)}" if dirty else "")
 
 
 # -- the issue module's wait -------------------------------------------------------------------------------------
@@ -271,10 +302,26 @@ def module_startup() -> float:
     return statistics.median(times)
 
 
+def options() -> tuple[list[int], str, int, float]:
+    """BENCH_SIZES, BENCH_FORKS, BENCH_SEED and BENCH_RUN_TIMEOUT, checked: a bad value stops the bench naming the variable."""
+    try:
+        sizes = fleet_mod.parse_sizes(os.environ.get("BENCH_SIZES", "20,50,200"))
+    except ValueError as exc:
+        raise SystemExit(str(exc)) from exc
+    values = {}
+    for name, default in (("BENCH_FORKS", "10"), ("BENCH_SEED", str(random.SystemRandom().randrange(1, 10**6))), ("BENCH_RUN_TIMEOUT", "3600")):
+        text = os.environ.get(name) or default
+        if not text.isdigit() or int(text) < 1:
+            raise SystemExit(f"{name} must be a positive whole number, not {text!r}")
+        values[name] = text
+    return sizes, values["BENCH_FORKS"], int(values["BENCH_SEED"]), float(values["BENCH_RUN_TIMEOUT"])
+
+
 def main() -> None:
-    hosts = int(os.environ.get("BENCH_HOSTS", "50"))
+    sizes, forks, seed, timeout = options()
     quick = os.environ.get("BENCH_QUICK") == "1"
-    print("cjj365.certctrl benchmarks: counts are exact; times are this machine, this run\n")
+    began = time.perf_counter()
+    print(f"cjj365.certctrl benchmarks: counts are exact; times are this machine, this run (fleets {sizes}, forks {forks}, BENCH_SEED={seed})\n")
     startup = module_startup()
     with tempfile.TemporaryDirectory(prefix="certctrl-bench-") as tmpdir:
         tmp = Path(tmpdir)
@@ -285,7 +332,7 @@ def main() -> None:
             bench_modules(emu, tmp)
             bench_bundle(emu, tmp)
         bench_issue_polling(tmp)
-        fleet_tables, fleet_targets = bench_fleet(tmp, hosts, startup)
+        fleet_tables, fleet_targets = bench_fleets(tmp, sizes, forks, seed, timeout, startup)
         wait_tables, wait_targets, polling_text = bench_issue_wait(tmp, quick)
         listing_tables, listing_targets = bench_listings(tmp)
     tables = [BLOCKS, *fleet_tables, *wait_tables, *listing_tables]
@@ -295,6 +342,9 @@ def main() -> None:
     print_targets(targets)
     facts = machine()
     facts["Module start-up"] = f"{seconds(startup)} (a Python process importing ansible.module_utils.basic: the floor of every module execution)"
+    facts["Measured"] = f"{commit()}; the deploy role {role_in_tree()}"
+    facts["Fleet runs"] = f"sizes {', '.join(map(str, sizes))}, forks {forks}, order from BENCH_SEED={seed}"
+    facts["Bench duration"] = f"{(time.perf_counter() - began) / 60:.0f} min (`make bench` in all)"
     sections = [("The issue module's polling", polling_text), ("Running it", RUNNING)]
     write_markdown(DOC, intro=INTRO, facts=facts, tables=tables, targets=targets, sections=sections)
     print(f"\nwritten to {DOC.relative_to(REPO)}")
@@ -307,10 +357,19 @@ run: compare them side by side, not across machines.
 """
 
 RUNNING = """
-`make bench` (or `.venv/bin/python tools/bench.py`) prints these tables and rewrites this page. `BENCH_HOSTS=200` sets
-the size of the fleet (default 50), `BENCH_FORKS=20` Ansible's forks for the fleet runs (default 5), `BENCH_QUICK=1`
-skips the 60 s issuance. Everything runs against in-process emulators in a temporary directory that is removed at the
-end; nothing outside it is touched. The bench is not part of `make test`: it asserts nothing about time.
+`make bench` (or `.venv/bin/python tools/bench.py`) prints these tables and rewrites this page. `BENCH_SIZES=20,50`
+chooses the fleet sizes (default 20,50,200; the fleets cost about 35 s per host on two busy cores, two thirds of it the
+straightforward playbook's, so the 200-host fleet takes about 2 hours; see "Bench duration" above),
+`BENCH_FORKS=20` Ansible's forks for the fleet runs (default 10), `BENCH_SEED=7` repeats an earlier run's order (the
+first runs of the three playbooks in a random order, then their reruns in another, so that other work on the machine
+hits all of them alike), `BENCH_RUN_TIMEOUT=600` stops the bench when one ansible-playbook run takes longer (default
+3600 s), `BENCH_QUICK=1` skips the 60 s issuance, `CERTCTRL_EMULATOR_PROFILE=contract` has the emulators answer in
+the contract's lenient shape instead of production's (the fleet tables say which). For example
+`make bench BENCH_SIZES=20,50,200`.
+
+Everything runs against in-process emulators in a temporary directory that is removed at the end; nothing outside it
+is touched. The bench is not part of `make test`: it asserts nothing about time. The fleet runs are bound by the
+controller's CPU: run the bench on a quiet machine, and compare figures of one run side by side.
 """
 
 

@@ -76,6 +76,9 @@ def mem_total(meminfo: str) -> str:
     return "unknown"
 
 
+COMMAND_VARIABLES = ("BENCH_SIZES", "BENCH_FORKS", "BENCH_SEED", "BENCH_RUN_TIMEOUT", "BENCH_QUICK", "CERTCTRL_EMULATOR_PROFILE")
+
+
 def machine() -> dict[str, str]:
     from ansible.release import __version__ as ansible_version
 
@@ -92,7 +95,7 @@ def machine() -> dict[str, str]:
         "Python": platform.python_version(),
         "ansible-core": ansible_version,
         "Date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-        "Command": " ".join(["make bench", *(f"{k}={os.environ[k]}" for k in ("BENCH_HOSTS", "BENCH_QUICK", "BENCH_FORKS") if os.environ.get(k))]),
+        "Command": " ".join(["make bench", *(f"{k}={os.environ[k]}" for k in COMMAND_VARIABLES if os.environ.get(k))]),
     }
 
 

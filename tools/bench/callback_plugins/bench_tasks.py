@@ -4,6 +4,9 @@
 
 # Bench-only callback (`make bench`): counts what each host ran and times every task, like
 # ansible.posix's profile_tasks (not installed here), into the JSON file named by CERTCTRL_BENCH_TASKS.
+# It also counts every module execution, those an action runs inside one task included (copy's and unarchive's stat,
+# an action plugin's own modules): ActionBase._execute_module is wrapped in this process before Ansible forks its
+# workers, and each execution appends one line to CERTCTRL_BENCH_TASKS + ".modules".
 
 from __future__ import annotations
 
@@ -13,6 +16,7 @@ type: aggregate
 short_description: Count task executions per host and time each task for make bench
 description:
   - Used by tools/bench.py only. Writes its figures to the JSON file named by E(CERTCTRL_BENCH_TASKS) when the run ends.
+  - Appends one JSON line per module execution (host, module, task action) to E(CERTCTRL_BENCH_TASKS) with C(.modules) added.
 options: {}
 """
 
@@ -21,6 +25,7 @@ import os
 import time
 from collections import Counter, defaultdict
 
+from ansible.plugins.action import ActionBase
 from ansible.plugins.callback import CallbackBase
 
 # Actions that run on the controller alone: no module is sent to (or run for) the host.
@@ -55,6 +60,8 @@ class CallbackModule(CallbackBase):
     def __init__(self) -> None:
         super().__init__()
         self._path = os.environ.get("CERTCTRL_BENCH_TASKS")
+        if self._path:
+            _count_module_executions(self._path + ".modules")
         self._modules: Counter[str] = Counter()  # host -> module executions (loop items one by one)
         self._actions: Counter[str] = Counter()  # action -> module executions, all hosts
         self._results: Counter[str] = Counter()  # host -> task results of any kind
@@ -148,3 +155,22 @@ def _light(result: dict) -> dict:
     if isinstance(result.get("issue"), dict):
         keep["issue"] = result["issue"]
     return keep
+
+
+def _count_module_executions(path: str) -> None:
+    """Wrap ActionBase._execute_module: the forked workers inherit it, and every module they run adds a line to path."""
+    if getattr(ActionBase._execute_module, "bench_counted", False):
+        return
+    original = ActionBase._execute_module
+
+    def counted(self, *args, **kwargs):
+        module = kwargs.get("module_name") or (args[0] if args else None) or self._task.action
+        task_vars = kwargs.get("task_vars") or (args[3] if len(args) > 3 else None) or {}
+        host = task_vars.get("inventory_hostname") or getattr(self._play_context, "remote_addr", None) or "?"
+        line = json.dumps({"host": host, "module": module, "action": self._task.action}) + "\n"
+        with open(path, "a") as handle:  # one short line per write: appends from several workers do not interleave
+            handle.write(line)
+        return original(self, *args, **kwargs)
+
+    counted.bench_counted = True
+    ActionBase._execute_module = counted
