@@ -14,7 +14,9 @@ class ModuleDocFragment:
 options:
   api_url:
     description:
-      - Base URL of the cert-ctrl API, without the C(/apiv1) path.
+      - Base URL of the cert-ctrl API, without the C(/apiv1) path (a trailing C(/apiv1) is accepted and removed).
+      - A plain C(http://) URL sends the API key unencrypted; it is accepted with a warning, and without one only for a
+        loopback address (C(127.0.0.1), C(::1), C(localhost)), where the key does not leave the machine.
       - Modules fall back to the E(CERTCTRL_API_URL) environment variable.
     type: str
     default: https://api.cjj365.cc
@@ -23,8 +25,8 @@ options:
       - API key (C(ak_...)) sent as a bearer token. Its scopes decide what the task may read or change.
       - Modules fall back to the E(CERTCTRL_API_KEY) environment variable.
       - Never logged, never shown in results or error messages.
+      - Required; when neither the option nor the environment variable is set, the task fails with a message naming both.
     type: str
-    required: true
   validate_certs:
     description:
       - Verify the server's TLS certificate. Set to V(false) only for a test server you trust.
@@ -38,7 +40,7 @@ options:
     type: path
   timeout:
     description:
-      - Seconds to wait for the server to answer one request.
+      - Seconds to wait for the server to answer one request. Must be greater than V(0).
       - Modules fall back to the E(CERTCTRL_TIMEOUT) environment variable.
     type: float
     default: 30
@@ -46,12 +48,25 @@ options:
     description:
       - How many times a request is sent again after a connection error or an HTTP 429, 502, 503 or 504 answer,
         waiting with exponential backoff and jitter, or as long as the server's C(Retry-After) asks (at most 60 seconds).
+        V(0) sends each request once; a negative value is an error.
       - A request that creates something is sent again only when the server cannot have acted on it.
       - Modules fall back to the E(CERTCTRL_RETRIES) environment variable.
     type: int
     default: 5
 requirements:
   - requests
+"""
+
+    # Modules that create an object identified by a natural key (acme_account, certificate, assign).
+    CREATES = r"""
+options: {}
+notes:
+  - "Parallel runs never duplicate a create: creating an ACME account (by name), a certificate (by domain and account) or
+    an assignment is serialized per natural key with a lock file in a private per-user directory (mode 0700) of the machine
+    that runs the task, and the state is read again once the lock is held. A task waits for the lock at most
+    E(CERTCTRL_LOCK_TIMEOUT) seconds (default 300), then fails naming the lock file."
+  - When duplicates exist already (made by runs on other machines, or by hand), every run chooses the same record, the one
+    with the lowest id, and warns naming the others.
 """
 
     # Lookup and inventory plugins run on the controller and also read variables, environment and

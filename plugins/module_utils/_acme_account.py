@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import typing as t
 
+from ansible_collections.cjj365.certctrl.plugins.module_utils import _lock
 from ansible_collections.cjj365.certctrl.plugins.module_utils import _resources as api
 from ansible_collections.cjj365.certctrl.plugins.module_utils import _state as state
 from ansible_collections.cjj365.certctrl.plugins.module_utils._client import CertCtrlClient
@@ -17,12 +18,14 @@ from ansible_collections.cjj365.certctrl.plugins.module_utils._errors import Cer
 # Options that are record fields of the same name (besides the natural key ``name``).
 FIELDS = ("email", "provider", "ca_id", "leaf_key_algorithm", "leaf_rsa_bits", "leaf_ec_curve", "cert_valid_seconds")
 NORMALIZERS: dict[str, state.Normalizer] = {"ca_id": state.zero_is_none}
-# The documented answer of the API (cert-ctrl agent facts 5.4): what a check run predicts for a new account.
-TEMPLATE = {**dict.fromkeys(("id", "user_id", "name", "provider", "kid", *FIELDS, "created_at")), "email": "", "ca_id": 0}
+# The fields every server returns (production's lean record, production-shape row 6; the contract adds leaf_*,
+# cert_valid_seconds, created_at): what a check run predicts for a new account, with the fields the task sends.
+TEMPLATE = {**dict.fromkeys(("id", "user_id", "name", "provider", "kid")), "email": "", "ca_id": 0}
 
 
 def ensure(client: CertCtrlClient, params: t.Mapping[str, t.Any], *, check_mode: bool, diff: bool, warn: t.Callable[[str], None]) -> dict[str, t.Any]:
     """State present or absent of one account identified by ``id`` or ``name``."""
+    state.check_ids(params, "id")
     current = _find(client, params)
     if params["state"] == "absent":
         return _absent(client, current, check_mode=check_mode, diff=diff)
@@ -39,30 +42,46 @@ def ensure(client: CertCtrlClient, params: t.Mapping[str, t.Any], *, check_mode:
         if not desired.get("provider"):
             raise CertCtrlError(f"ACME account {params['name']!r} does not exist; provider is required to create it")
         body = {"name": params["name"], **desired}
-        after = state.predict(None, body, TEMPLATE) if check_mode else _create(client, body, warn)
-        return _result(True, None, after, diff)
+        if check_mode:
+            return _result(True, None, state.predict(None, body, TEMPLATE), diff)
+        after, is_new = _create(client, body, warn)
+        if is_new:
+            return _result(True, None, after, diff)
+        current = after  # a parallel run created it while this one waited for the lock: compare with it
     changed = state.differences(current, desired, NORMALIZERS)
+    unseen = state.not_echoed(current, desired)
+    if unseen:
+        # Production echoes only id, user_id, name, email, provider, kid, ca_id (production-shape row 6).
+        warn(
+            f"ACME account {current.get('id')}: the server does not return {', '.join(unseen)}, so the task cannot compare"
+            f" {'it' if len(unseen) == 1 else 'them'} and sends {'it' if len(unseen) == 1 else 'them'} only when it creates the account"
+        )
     if not changed:
         return _result(False, current, current, diff)
-    after = state.predict(current, desired)
+    # Only the changed fields are sent, so only they change the record (a field the server does not return stays out).
+    after = state.predict(current, {field: change["after"] for field, change in changed.items()})
     if not check_mode:
         # The documented PUT body is {name, email, provider}; changed fields ride along.
         body = {key: after.get(key) for key in ("name", "email", "provider")}
         body.update({key: after[key] for key in changed})
-        after = api.update_acme_account(client, current["id"], body)
+        # A PUT that answers 204 (or a body without the record) leaves the prediction as the best knowledge.
+        answer = api.update_acme_account(client, current["id"], body)
+        after = answer if isinstance(answer, dict) and answer.get("id") is not None else after
     return _result(True, current, after, diff)
 
 
-def _create(client: CertCtrlClient, body: dict, warn: t.Callable[[str], None]) -> dict:
-    created, _adopted = state.create_or_adopt(
+def _create(client: CertCtrlClient, body: dict, warn: t.Callable[[str], None]) -> tuple[dict, bool]:
+    """``(account, created)``: serialized per name, a 409 (created elsewhere first) adopts the existing account."""
+    return _lock.create_once(
+        client,
+        kind="acme_account",
+        key=(body["name"],),
+        find=lambda: api.find_acme_account(client, body["name"]),
         create=lambda: api.create_acme_account(client, body),
-        reread=lambda: api.find_acme_account(client, body["name"]),
-        attempts=1 + client.policy.retries,
         warn=warn,
         what=f"ACME account {body['name']!r}",
-        backoff=lambda attempt: client.policy.delay(attempt, None),
+        reread_after=False,  # names are unique on the server
     )
-    return created
 
 
 def _find(client: CertCtrlClient, params: t.Mapping[str, t.Any]) -> dict | None:
@@ -89,6 +108,7 @@ def _result(changed: bool, before: dict | None, after: dict | None, diff: bool) 
 
 def read(client: CertCtrlClient, params: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
     """acme_account_info: one account by id (must exist) or name, or every account, optionally of one provider."""
+    state.check_ids(params, "id")
     if params.get("id"):
         account = api.get_acme_account(client, params["id"])
         api.must_exist(account, f"ACME account {params['id']}")

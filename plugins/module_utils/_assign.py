@@ -9,35 +9,62 @@ from __future__ import annotations
 
 import typing as t
 
+from ansible_collections.cjj365.certctrl.plugins.module_utils import _lock
 from ansible_collections.cjj365.certctrl.plugins.module_utils import _resources as api
 from ansible_collections.cjj365.certctrl.plugins.module_utils import _state as state
 from ansible_collections.cjj365.certctrl.plugins.module_utils._client import CertCtrlClient
-from ansible_collections.cjj365.certctrl.plugins.module_utils._errors import CertCtrlError
+from ansible_collections.cjj365.certctrl.plugins.module_utils._errors import APIError, CertCtrlError
 
 
 def ensure(client: CertCtrlClient, params: t.Mapping[str, t.Any], *, check_mode: bool, diff: bool, warn: t.Callable[[str], None]) -> dict[str, t.Any]:
     """State present (assigned) or absent (not assigned) of one certificate on one device."""
+    state.check_ids(params, "certificate_id", "device_id", "acct_id")
     device = device_from(client, device_id=params.get("device_id"), device_public_id=params.get("device_public_id"))
     certificate_id = _certificate_id(client, params, check_mode=check_mode, warn=warn)
     assigned = certificate_id is not None and _is_assigned(client, device["id"], certificate_id)
     want = params["state"] == "present"
     if assigned != want and not check_mode:
         if want:
-            state.create_or_adopt(
-                create=lambda: api.assign(client, certificate_id=certificate_id, device_id=device["id"]),
-                reread=lambda: _is_assigned(client, device["id"], certificate_id),
-                attempts=1 + client.policy.retries,
+            # Serialized per (device, certificate): a parallel run that assigned it first leaves this one unchanged.
+            _done, is_new = _lock.create_once(
+                client,
+                kind="assignment",
+                key=(device["id"], certificate_id),
+                find=lambda: _is_assigned(client, device["id"], certificate_id),
+                create=lambda: api.assign(client, certificate_id=certificate_id, device_id=device["id"], device_public_id=device.get("device_public_id")),
                 warn=warn,
                 what=f"the assignment of certificate {certificate_id} to device {device['id']}",
-                backoff=lambda attempt: client.policy.delay(attempt, None),
+                reread_after=False,
             )
+            assigned = not is_new
         else:
-            api.unassign(client, device_id=device["id"], certificate_id=certificate_id)
+            _unassign(client, int(device["id"]), certificate_id)
     assignment = {"certificate_id": certificate_id, "device_id": device["id"], "device_public_id": device.get("device_public_id")}
     result: dict[str, t.Any] = {"changed": assigned != want, "assignment": assignment}
     if diff:
         result["diff"] = state.make_diff({**assignment, "assigned": assigned}, {**assignment, "assigned": want})
     return result
+
+
+def _unassign(client: CertCtrlClient, device_id: int, certificate_id: int) -> None:
+    """Remove the assignment; a server without the API-key unassign route (production-shape row 10) is an error saying so."""
+    try:
+        api.unassign(client, device_id=device_id, certificate_id=certificate_id)
+    except APIError as exc:
+        if exc.status not in (404, 405):
+            raise
+        if exc.status == 404 and not _is_assigned(client, device_id, certificate_id):
+            return  # removed meanwhile (another run): the state is what the task wants
+        code = f", code {exc.code}" if exc.code is not None else ""
+        raise CertCtrlError(
+            f"{exc.method} {exc.path} answered HTTP {exc.status}{code}: {exc.what or '(no message)'}. This server has no unassign route"
+            f" for API keys (only the user-scoped DELETE /apiv1/users/<user_id>/devices/<device_id>/certificates/<certificate_id> is known);"
+            f" certificate {certificate_id} is still assigned to device {device_id}: remove the assignment in cert-ctrl with a user login",
+            status=exc.status,
+            api_error={"code": exc.code, "what": exc.what},
+            certificate_id=certificate_id,
+            device_id=device_id,
+        ) from None
 
 
 def device_from(client: CertCtrlClient, *, device_id: int | None = None, device_public_id: str | None = None) -> dict:

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import typing as t
 
+from ansible_collections.cjj365.certctrl.plugins.module_utils import _lock, _x509
 from ansible_collections.cjj365.certctrl.plugins.module_utils import _resources as api
 from ansible_collections.cjj365.certctrl.plugins.module_utils import _state as state
-from ansible_collections.cjj365.certctrl.plugins.module_utils import _x509
 from ansible_collections.cjj365.certctrl.plugins.module_utils._client import CertCtrlClient
 from ansible_collections.cjj365.certctrl.plugins.module_utils._errors import CertCtrlError
 
@@ -31,11 +31,11 @@ BODY = {"key_algorithm": "key_algorithm", "policy": "policy", **SUBJECT_OPTIONS}
 FIELDS = {"sans": "sans", "key_algorithm": "key_algorithm", "key_dist_policy": "policy", **SUBJECT_OPTIONS}
 NORMALIZERS: dict[str, state.Normalizer] = {"sans": state.as_name_set, "country": state.casefold, **{f: state.text for f in SUBJECT if f != "country"}}
 LABELS = {field: option for field, option in FIELDS.items() if field != option}
-# The documented record (cert-ctrl agent facts 5.1, heavy fields aside): the shape a check run predicts.
+# The documented record (cert-ctrl agent facts 5.1, heavy fields aside) without what production leaves out
+# (user_id, key_algorithm; production-shape row 5): the shape a check run predicts.
 TEMPLATE = dict.fromkeys(
     (
         "id",
-        "user_id",
         "domain_name",
         "acct_id",
         "sans",
@@ -53,6 +53,7 @@ TEMPLATE = dict.fromkeys(
 
 def ensure(client: CertCtrlClient, params: t.Mapping[str, t.Any], *, check_mode: bool, diff: bool, warn: t.Callable[[str], None]) -> dict[str, t.Any]:
     """Make sure a certificate record for domain_name in the account exists, creating it at most once."""
+    state.check_ids(params, "acct_id")
     domain = params["domain_name"]
     acct_id = _account_id(client, params, check_mode=check_mode, warn=warn)
     desired = state.user_set(params, FIELDS)
@@ -68,15 +69,19 @@ def ensure(client: CertCtrlClient, params: t.Mapping[str, t.Any], *, check_mode:
         if created.get("country"):
             created["country"] = created["country"].upper()
         return _result(True, None, created, params, diff)
-    created, _adopted = state.create_or_adopt(
+    # Serialized per natural key (parallel forks): a run that waited finds the record and changes nothing.
+    created, is_new = _lock.create_once(
+        client,
+        kind="certificate",
+        key=(acct_id, domain),
+        find=lambda: _existing(client, domain, acct_id, warn),
         create=lambda: api.create_certificate(client, body),
-        reread=lambda: _existing(client, domain, acct_id, warn),
-        attempts=1 + client.policy.retries,
         warn=warn,
         what=f"the certificate for {domain!r} in ACME account {acct_id}",
-        backoff=lambda attempt: client.policy.delay(attempt, None),
     )
-    return _result(True, None, created, params, diff)
+    if not is_new:
+        _refuse_differences(created, desired)
+    return _result(is_new, None if is_new else created, created, params, diff)
 
 
 def _account_id(client: CertCtrlClient, params: t.Mapping[str, t.Any], *, check_mode: bool, warn: t.Callable[[str], None]) -> int | None:
@@ -93,14 +98,14 @@ def _account_id(client: CertCtrlClient, params: t.Mapping[str, t.Any], *, check_
 
 
 def _existing(client: CertCtrlClient, domain: str, acct_id: int, warn: t.Callable[[str], None]) -> dict | None:
-    """The full record (with ``cert``) of the newest certificate for domain in the account, or None."""
+    """The detailed record (with ``cert``, ``?detail=most``) of the oldest certificate for domain in the account, or None."""
     matches = api.find_certificates(client, domain_name=domain, acct_id=acct_id)
     if not matches:
         return None
     if len(matches) > 1:
         ids = ", ".join(str(m["id"]) for m in matches)
-        warn(f"{len(matches)} certificates for {domain!r} exist in ACME account {acct_id} (ids {ids}); using the newest, {matches[0]['id']}")
-    return api.get_certificate(client, matches[0]["id"]) or matches[0]
+        warn(f"{len(matches)} certificates for {domain!r} exist in ACME account {acct_id} (ids {ids}); using the oldest, {matches[0]['id']}, as every run does")
+    return api.get_certificate(client, matches[0]["id"], detail=True) or matches[0]
 
 
 def _refuse_differences(record: dict, desired: dict[str, t.Any]) -> None:
@@ -160,16 +165,18 @@ def _diffable(record: dict | None) -> dict | None:
 
 def read(client: CertCtrlClient, params: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
     """certificate_info: one by id (must exist), one by domain_name + account, or a filtered list."""
+    state.check_ids(params, "certificate_id", "acct_id")
     if params.get("certificate_id"):
-        records = [api.must_exist(api.get_certificate(client, params["certificate_id"]), f"certificate {params['certificate_id']}")]
+        record = api.get_certificate(client, params["certificate_id"], detail=True)
+        records = [api.must_exist(record, f"certificate {params['certificate_id']}", certificate_id=params["certificate_id"])]
     else:
         acct_id = api.resolve_account_id(client, acct_id=params.get("acct_id"), acme_account=params.get("acme_account")) if _has_account(params) else None
         records = api.list_account_certificates(client, acct_id) if acct_id else api.list_certificates(client)
         if params.get("domain_name"):
             records = [r for r in records if r.get("domain_name") == params["domain_name"]]
-        # A natural-key lookup is a single-certificate lookup: read the full records (with cert).
+        # A natural-key lookup is a single-certificate lookup: read the full records (with cert, ?detail=most).
         if params.get("include_x509") or (params.get("domain_name") and acct_id):
-            records = [api.get_certificate(client, r["id"]) or r for r in records]
+            records = [api.get_certificate(client, r["id"], detail=True) or r for r in records]
     return {"changed": False, "certificates": [_with_facts(r, return_pem=params["return_pem"]) for r in records]}
 
 

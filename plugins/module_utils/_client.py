@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import datetime
 import email.utils
+import ipaddress
 import math
 import os
 import random
 import re
 import time
 import typing as t
+import urllib.parse
 import warnings
 from dataclasses import dataclass
 
@@ -43,9 +45,14 @@ USER_AGENT = f"cjj365.certctrl/{COLLECTION_VERSION} ansible-core/{ANSIBLE_VERSIO
 DEFAULT_API_URL = "https://api.cjj365.cc"
 DEFAULT_PAGE_SIZE = 100
 DEFAULT_MAX_DOWNLOAD = 10 * 1024 * 1024
+# Page sizes a server may cap a list at without saying so (the contract's default limit, the updates endpoint's cap...).
+LIKELY_PAGE_CAPS = frozenset({50, 100, 200, 250, 500, 1000})
 _DELTA_SECONDS = re.compile(r"\d+(\.\d+)?")
 # Visible ASCII only: whitespace, control or non-ASCII characters in a key are a pasting accident.
 _TOKEN_CHARS = re.compile(r"[\x21-\x7e]+")
+# A JSON string field holding key material, possibly cut off by a truncated answer: its value is redacted in messages.
+_SECRET_JSON_FIELD = re.compile(r'("(?:der|private_key\w*|key_pem|privkey\w*|enc_privkey\w*)"\s*:\s*")[^"]*("?)')
+_PRIVATE_PEM = re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?(?:-----END [A-Z ]*PRIVATE KEY-----|$)", re.DOTALL)
 _VERIFY_FAILED = re.compile(r"CERTIFICATE_VERIFY_FAILED|certificate verify failed|CertificateError|doesn.t match", re.IGNORECASE)
 
 
@@ -90,6 +97,18 @@ class Download:
     headers: t.Mapping[str, str]  # case-insensitive: proxies (HTTP/2) may lower-case header names
 
 
+@dataclass
+class Page:
+    items: list[t.Any]
+    meta: dict[str, t.Any] | None  # the envelope's meta ({"total", "offset", "limit"}) when the server sends one
+
+
+@dataclass
+class _Answer:
+    data: t.Any
+    meta: dict[str, t.Any] | None
+
+
 class _Retryable(Exception):
     """Internal: one attempt failed in a way that may succeed when sent again."""
 
@@ -119,6 +138,7 @@ class CertCtrlClient:
         retry_policy: RetryPolicy | None = None,
         on_retry: t.Callable[[str], None] | None = None,
         sleep: t.Callable[[float], None] = time.sleep,
+        warn: t.Callable[[str], None] | None = None,
     ) -> None:
         if requests is None:
             raise CertCtrlError("the Python library 'requests' is required", exception=str(REQUESTS_IMPORT_ERROR))
@@ -130,9 +150,18 @@ class CertCtrlClient:
             raise CertCtrlError("api_key contains whitespace, control or non-ASCII characters; check how it was copied")
         if validate_certs and ca_path and not os.path.exists(ca_path):
             raise CertCtrlError(f"ca_path {ca_path!r} does not exist; set it to the PEM CA bundle that signed the server certificate")
-        self.api_url = api_url.rstrip("/")
-        self.timeout = timeout
+        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not math.isfinite(timeout) or timeout <= 0:
+            raise CertCtrlError(f"timeout must be a positive number of seconds, got {timeout!r}")
         self.policy = retry_policy or RetryPolicy()
+        if self.policy.retries < 0:
+            raise CertCtrlError(f"retries must be 0 or more (0 sends each request once), got {self.policy.retries!r}")
+        self.api_url = normalize_api_url(api_url)
+        if cleartext(self.api_url) and warn is not None:
+            warn(
+                f"api_url {self.api_url} uses plain http: the API key and every answer travel unencrypted over the network;"
+                " use https (plain http is accepted without this warning only on a loopback address)"
+            )
+        self.timeout = timeout
         self._on_retry = on_retry or (lambda msg: None)
         self._sleep = sleep
         self.session = requests.Session()
@@ -159,26 +188,59 @@ class CertCtrlClient:
     def delete(self, path: str) -> t.Any:
         return self.request("DELETE", path)
 
+    def get_page(self, path: str, params: dict[str, t.Any] | None = None) -> Page:
+        """GET one page of a list: its items and the envelope's ``meta`` (``total``, ``offset``, ``limit``) when sent."""
+        answer = self._with_retries("GET", path, lambda: self._json_once("GET", path, params, None))
+        if not isinstance(answer.data, list):
+            raise InvalidResponseError(f"GET {path} answered {type(answer.data).__name__} where a list was expected", path=path)
+        return Page(items=answer.data, meta=answer.meta)
+
+    def iter_items(
+        self, path: str, params: t.Mapping[str, t.Any] | None = None, *, page_size: int = DEFAULT_PAGE_SIZE, limit: int | None = None
+    ) -> t.Iterator[t.Any]:
+        """The items of a list endpoint, page by page (offset/limit), at most ``limit`` of them.
+
+        The end of the list: ``meta.total`` when the server sends it; otherwise an empty page, or a page shorter than
+        the page size in force. A server may cap the page size silently (production-shape row 4): a ``meta.limit``
+        smaller than asked is that cap, and without meta a short page of a usual cap's length (100...) is followed by
+        one more request, so a cap is never taken for the end.
+        """
+        base = dict(params or {})
+        offset, cap = 0, None
+        while limit is None or offset < limit:
+            want = page_size if limit is None else min(page_size, limit - offset)
+            page = self.get_page(path, {**base, "offset": offset, "limit": want})
+            items = page.items
+            yield from items
+            offset += len(items)
+            if not items:
+                return
+            total = _meta_int(page.meta, "total")
+            if total is not None:
+                if offset >= total:
+                    return
+                continue
+            echoed = _meta_int(page.meta, "limit")
+            if echoed is not None and 0 < echoed < want:
+                cap = echoed
+            in_force = min(want, cap) if cap else want
+            if len(items) < in_force:
+                if cap is None and len(items) in LIKELY_PAGE_CAPS:
+                    cap = len(items)  # maybe the server's silent cap: the next page tells
+                    continue
+                return
+
     def paginate(self, path: str, params: dict[str, t.Any] | None = None, *, page_size: int = DEFAULT_PAGE_SIZE, limit: int | None = None) -> list[t.Any]:
-        """Read every page (offset/limit) until a short page, or until ``limit`` items."""
-        items: list[t.Any] = []
-        while limit is None or len(items) < limit:
-            want = page_size if limit is None else min(page_size, limit - len(items))
-            page = self.get(path, {**(params or {}), "offset": len(items), "limit": want})
-            if not isinstance(page, list):
-                raise InvalidResponseError(f"GET {path} answered {type(page).__name__} where a list was expected", path=path)
-            items.extend(page)
-            if len(page) < want:
-                break
-        return items
+        """Every item of a list endpoint (see ``iter_items``), or the first ``limit`` items."""
+        return list(self.iter_items(path, params, page_size=page_size, limit=limit))
 
     def download(self, path: str, *, max_bytes: int = DEFAULT_MAX_DOWNLOAD, headers: dict[str, str] | None = None) -> Download:
         """GET a binary body (the bundle zip), refusing anything larger than ``max_bytes``."""
         return self._with_retries("GET", path, lambda: self._download_once(path, max_bytes, headers or {}))
 
     def request(self, method: str, path: str, *, params: dict[str, t.Any] | None = None, body: t.Any = None) -> t.Any:
-        """Send one API request and return the ``data`` of the answer (None for 204)."""
-        return self._with_retries(method, path, lambda: self._json_once(method, path, params, body))
+        """Send one API request and return the ``data`` of the answer (None for 204 or an empty body)."""
+        return self._with_retries(method, path, lambda: self._json_once(method, path, params, body)).data
 
     def close(self) -> None:
         self.session.close()
@@ -234,10 +296,10 @@ class CertCtrlClient:
             raise error
         return response
 
-    def _json_once(self, method: str, path: str, params: dict[str, t.Any] | None, body: t.Any) -> t.Any:
+    def _json_once(self, method: str, path: str, params: dict[str, t.Any] | None, body: t.Any) -> _Answer:
         response = self._send(method, path, params=params, json=body) if body is not None else self._send(method, path, params=params)
         if response.status_code == 204 or not response.content:
-            return None
+            return _Answer(None, None)
         try:
             payload = response.json()
         except ValueError:
@@ -250,8 +312,9 @@ class CertCtrlClient:
                 )
             ) from None
         if isinstance(payload, dict) and "data" in payload:
-            return payload["data"]
-        return payload
+            meta = payload.get("meta")
+            return _Answer(payload["data"], meta if isinstance(meta, dict) else None)
+        return _Answer(payload, None)
 
     def _download_once(self, path: str, max_bytes: int, headers: dict[str, str]) -> Download:
         response = self._send("GET", path, headers={"Accept": "*/*", **headers}, stream=True)
@@ -272,8 +335,10 @@ class CertCtrlClient:
         return Download(content=b"".join(chunks), headers=CaseInsensitiveDict(response.headers))
 
     def _scrub(self, text: str) -> str:
-        """Library and server texts end up in messages: make sure the API key never does."""
-        return text.replace(self._secret, "<api_key>") if self._secret else text
+        """Library and server texts end up in messages: make sure the API key and key material never do
+        (a truncated certificate record may carry its ``der``, the private key DER in production)."""
+        text = text.replace(self._secret, "<api_key>") if self._secret else text
+        return _PRIVATE_PEM.sub("<redacted private key>", _SECRET_JSON_FIELD.sub(r"\1<redacted>\2", text))
 
     # -- retries -------------------------------------------------------------------------------
 
@@ -295,6 +360,34 @@ class CertCtrlClient:
                 self._sleep(delay)
 
 
+def normalize_api_url(api_url: t.Any) -> str:
+    """The base URL without trailing slashes or ``/apiv1`` (the paths add it); anything but http(s)://host is an error."""
+    text = str(api_url or "").strip()
+    parts = urllib.parse.urlsplit(text)
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        raise CertCtrlError(f"api_url must be an http:// or https:// URL such as {DEFAULT_API_URL}, got {text!r}")
+    if parts.query or parts.fragment:
+        raise CertCtrlError(f"api_url must not have a query string or fragment, got {text!r}")
+    path = parts.path.rstrip("/")
+    if path.lower().endswith("/apiv1"):
+        path = path[: -len("/apiv1")]  # the documented form is without /apiv1; accept the common mistake
+    return urllib.parse.urlunsplit((parts.scheme.lower(), parts.netloc, path, "", ""))
+
+
+def cleartext(api_url: str) -> bool:
+    """True when requests to ``api_url`` would leave this machine unencrypted (plain http to a non-loopback host)."""
+    parts = urllib.parse.urlsplit(api_url)
+    if parts.scheme != "http":
+        return False
+    host = (parts.hostname or "").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return False
+    try:
+        return not ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return True
+
+
 def _error_from(response: requests.Response, method: str, path: str, scrub: t.Callable[[str], str]) -> CertCtrlError:
     try:
         envelope = response.json()["error"]
@@ -302,7 +395,18 @@ def _error_from(response: requests.Response, method: str, path: str, scrub: t.Ca
     except (ValueError, KeyError, TypeError, AttributeError):
         ctype = response.headers.get("Content-Type", "no content type")
         code, what = None, f"(no error envelope; {ctype} body starts {response.text[:120]!r})"
-    return api_error(status=response.status_code, code=code, what=scrub(what), method=method, path=path, reason=response.reason or "")
+    body = scrub(response.text[:500]) if response.content else ""
+    return api_error(status=response.status_code, code=code, what=scrub(what), method=method, path=path, reason=response.reason or "", body=body)
+
+
+def _meta_int(meta: dict[str, t.Any] | None, name: str) -> int | None:
+    """An integer field of a list's ``meta``; None when absent or not a non-negative integer."""
+    value = (meta or {}).get(name)
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value)
+    return value if isinstance(value, int) and value >= 0 else None
 
 
 def _never_connected(exc: Exception) -> bool:
@@ -325,4 +429,15 @@ def _too_large(path: str, max_bytes: int) -> InvalidResponseError:
     return InvalidResponseError(f"GET {path}: the download is larger than the {max_bytes} byte limit; refusing it", path=path)
 
 
-__all__ = ["COLLECTION_VERSION", "DEFAULT_API_URL", "USER_AGENT", "CertCtrlClient", "Download", "RetryPolicy", "parse_retry_after"]
+__all__ = [
+    "COLLECTION_VERSION",
+    "DEFAULT_API_URL",
+    "USER_AGENT",
+    "CertCtrlClient",
+    "Download",
+    "Page",
+    "RetryPolicy",
+    "cleartext",
+    "normalize_api_url",
+    "parse_retry_after",
+]

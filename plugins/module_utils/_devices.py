@@ -17,6 +17,7 @@ from ansible_collections.cjj365.certctrl.plugins.module_utils._client import Cer
 
 def read(client: CertCtrlClient, params: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
     """``{"devices": [...]}``: a device id or public id must exist; the status filter applies to both forms."""
+    state.check_ids(params, "device_id")
     status = params.get("status")
     if params.get("device_id") or params.get("device_public_id"):
         devices = [device_from(client, device_id=params.get("device_id"), device_public_id=params.get("device_public_id"))]

@@ -14,7 +14,7 @@ import typing as t
 _HINTS: dict[int, str] = {
     400: "correct the field or parameter the server names above",
     401: "check api_key (or CERTCTRL_API_KEY): the key is missing, unknown, expired or revoked",
-    403: "when a scope is named, grant it to the API key or use a key that has it",
+    403: "when a scope is named, grant it to the API key or use a key that has it; otherwise the object belongs to another account",
     404: "check the id: it does not exist or belongs to another account",
     405: "the server does not accept this method on this path; check that api_url points at the cert-ctrl API",
     409: "the object's current state does not allow this request",
@@ -49,12 +49,15 @@ class InvalidResponseError(CertCtrlError):
 class APIError(CertCtrlError):
     """The server answered with an error envelope ``{"error": {"code", "what"}}``."""
 
-    def __init__(self, *, status: int, code: int | None, what: str, method: str, path: str, reason: str = "") -> None:
+    def __init__(self, *, status: int, code: int | None, what: str, method: str, path: str, reason: str = "", body: str = "") -> None:
         self.status = status
         self.code = code
         self.what = what
         self.method = method
         self.path = path
+        # The start of the raw answer (scrubbed by the client): markers such as WRAP_PENDING may sit outside ``what``.
+        # Kept out of ``details`` so it never reaches a result.
+        self.body = body
         code_part = f", code {code}" if code is not None else ""
         hint = _HINTS.get(status)
         msg = f"{method} {path} failed: HTTP {status}{(' ' + reason) if reason else ''}{code_part}: {what or '(the server gave no message)'}"
@@ -83,6 +86,19 @@ class RateLimitedError(APIError):
     """429 after the retries ran out."""
 
 
+class WrapPendingError(CertCtrlError):
+    """409 ``WRAP_PENDING`` that outlasted the bounded wait: the server has not wrapped the key for the device yet."""
+
+
+class ExportForbiddenError(CertCtrlError):
+    """403 ``EXPORT_FORBIDDEN``: the certificate's export policy forbids a server-decrypted export of its key."""
+
+
+def mentions(exc: APIError, marker: str) -> bool:
+    """True when the server's message or the start of its answer carries ``marker`` (``WRAP_PENDING``...)."""
+    return marker in (exc.what or "") or marker in (exc.body or "")
+
+
 _BY_STATUS: dict[int, type[APIError]] = {
     401: AuthenticationError,
     403: PermissionDeniedError,
@@ -92,10 +108,10 @@ _BY_STATUS: dict[int, type[APIError]] = {
 }
 
 
-def api_error(*, status: int, code: int | None, what: str, method: str, path: str, reason: str = "") -> APIError:
+def api_error(*, status: int, code: int | None, what: str, method: str, path: str, reason: str = "", body: str = "") -> APIError:
     """Build the APIError subclass that matches the HTTP status."""
     cls = _BY_STATUS.get(status, APIError)
-    return cls(status=status, code=code, what=what, method=method, path=path, reason=reason)
+    return cls(status=status, code=code, what=what, method=method, path=path, reason=reason, body=body)
 
 
 __all__ = [
@@ -103,10 +119,13 @@ __all__ = [
     "AuthenticationError",
     "CertCtrlError",
     "ConflictError",
+    "ExportForbiddenError",
     "InvalidResponseError",
     "NotFoundError",
     "PermissionDeniedError",
     "RateLimitedError",
     "TransportError",
+    "WrapPendingError",
     "api_error",
+    "mentions",
 ]

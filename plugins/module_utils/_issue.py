@@ -14,6 +14,7 @@ import time
 import typing as t
 from dataclasses import dataclass
 
+from ansible_collections.cjj365.certctrl.plugins.module_utils import _state as state
 from ansible_collections.cjj365.certctrl.plugins.module_utils._client import CertCtrlClient
 from ansible_collections.cjj365.certctrl.plugins.module_utils._errors import APIError, CertCtrlError, InvalidResponseError, TransportError
 from ansible_collections.cjj365.certctrl.plugins.module_utils._resources import (
@@ -34,7 +35,10 @@ VALID = "valid"
 HISTORY_WINDOW = 10  # rows read per poll, as the contract's polling guidance does
 # Answers that say "not now" rather than "no": the client already retried them; the waiter keeps polling.
 TRANSIENT_STATUSES = frozenset({429, 502, 503, 504})
-_DROPPED_FIELDS = ("der", "csr")  # heavy and redundant with the PEM; never returned
+_DROPPED_FIELDS = ("der", "csr")  # der is the private key DER in production; csr is heavy and redundant with the PEM
+# A lost answer to POST .../issues is re-sent only after the history shows the server did not act: at most this
+# many POSTs beyond the first (each after the client's backoff).
+_UNCERTAIN_POST_STATUSES = frozenset({500, 502, 503, 504})
 
 
 @dataclass(frozen=True)
@@ -157,7 +161,9 @@ def wait_for_issue(
 
 def public_record(record: dict[str, t.Any], *, return_pem: bool) -> dict[str, t.Any]:
     """The certificate record as returned: no DER/CSR, no key material, the PEM only when asked for."""
-    out = {k: v for k, v in record.items() if k not in _DROPPED_FIELDS and "priv" not in k.lower() and "key_pem" not in k.lower()}
+    out = {
+        k: v for k, v in record.items() if k not in _DROPPED_FIELDS and k not in state.SECRET_FIELDS and "priv" not in k.lower() and "key_pem" not in k.lower()
+    }
     if not return_pem:
         out.pop("cert", None)
     return out
@@ -167,32 +173,79 @@ def _diff_view(x509: dict[str, t.Any] | None) -> dict[str, t.Any]:
     return {"serial": x509["serial"], "not_after": x509["not_after"]} if x509 else {"serial": None, "not_after": None}
 
 
-def _post(client: CertCtrlClient, certificate_id: int, newest: dict[str, t.Any] | None) -> dict[str, t.Any]:
-    """POST .../issues once. When the answer is lost, the history tells whether the job was queued."""
-    try:
-        return start_issue(client, certificate_id)
-    except (TransportError, APIError) as exc:
-        if isinstance(exc, APIError) and exc.status not in (502, 503, 504):
-            raise
-        lost = exc
-    try:
-        rows = issue_history(client, certificate_id, limit=1)
-    except CertCtrlError as again:
-        raise CertCtrlError(
-            f"{lost.msg}; reading the issue history to learn whether the job was queued failed too: {again.msg}."
-            " Check the certificate's issue history before running the task again",
-            certificate_id=certificate_id,
-        ) from None
-    latest = rows[0] if rows else None
-    if latest is not None and (newest is None or int(latest["id"]) > int(newest["id"])):
-        return {"issue_history_id": latest["id"], "status": latest.get("status")}  # the POST arrived
+def _job_of(answer: t.Any) -> dict[str, t.Any] | None:
+    """The ``{issue_history_id, status}`` of a POST .../issues answer; None when the answer does not carry a job id."""
+    if not isinstance(answer, dict):
+        return None
+    hid = answer.get("issue_history_id")
+    if isinstance(hid, bool) or not isinstance(hid, int) or hid < 1:
+        return None
+    return answer
+
+
+def _post(
+    client: CertCtrlClient,
+    certificate_id: int,
+    newest: dict[str, t.Any] | None,
+    *,
+    warn: t.Callable[[str], None],
+    sleep: t.Callable[[float], None],
+) -> dict[str, t.Any]:
+    """POST .../issues; never two jobs. When the answer is lost (dropped connection, 5xx, a 200 that is not JSON or
+    carries no job id), the history tells whether the server queued the job: then the task attaches to it (or takes
+    the row that already ended); when it shows no new job, the POST is sent again, after a backoff, a bounded number
+    of times. The server also attaches a second POST to a running job (single in-flight)."""
+    attempts = 1 + client.policy.retries
+    for attempt in range(attempts):
+        try:
+            answer = start_issue(client, certificate_id)
+        except (TransportError, InvalidResponseError, APIError) as exc:
+            if isinstance(exc, APIError) and exc.status not in _UNCERTAIN_POST_STATUSES:
+                raise
+            lost = exc.msg
+        else:
+            job = _job_of(answer)
+            if job is not None:
+                return job
+            lost = f"POST /apiv1/me/certificates/{certificate_id}/issues answered without an issue_history_id ({_shape(answer)})"
+        try:
+            rows = issue_history(client, certificate_id, limit=1)
+        except CertCtrlError as again:
+            raise CertCtrlError(
+                f"{lost}; reading the issue history to learn whether the job was queued failed too: {again.msg}."
+                " Check the certificate's issue history before running the task again",
+                certificate_id=certificate_id,
+            ) from None
+        latest = rows[0] if rows else None
+        if latest is not None and (newest is None or int(latest["id"]) > int(newest["id"])):
+            warn(f"{lost}; the issue history shows job {latest['id']} ({latest.get('status')}), so the task attached to it")
+            return {"issue_history_id": latest["id"], "status": latest.get("status")}
+        if attempt + 1 < attempts:
+            delay = client.policy.delay(attempt, None)
+            warn(f"{lost}; the issue history shows no new job, so the server did not act: sending it again ({attempt + 1}/{attempts - 1}) in {delay:.1f} s")
+            sleep(delay)
     raise CertCtrlError(
-        f"{lost.msg}; the issue history shows no new job, so the server did not act on the request and nothing was issued." " Running the task again is safe",
+        f"{lost}; the issue history shows no new job after {attempts} attempt(s), so the server did not act on the request and nothing was issued."
+        " Running the task again is safe",
         certificate_id=certificate_id,
     )
 
 
+def _shape(answer: t.Any) -> str:
+    """What a malformed answer looked like, without its values (a record may carry key material)."""
+    if isinstance(answer, dict):
+        return "an object with the fields " + (", ".join(sorted(str(k) for k in answer)) or "none")
+    return "no body" if answer is None else f"a {type(answer).__name__}"
+
+
+def _issued_without_pem(record: dict[str, t.Any], rows: list[dict[str, t.Any]]) -> bool:
+    """True when the record is issued although no PEM came with it: its serial number or a SUCCESS row says so.
+    A missing ``cert`` alone never means "never issued" (production leaves it out unless ?detail=most)."""
+    return bool(str(record.get("serial_number") or "").strip()) or any(row.get("status") == "SUCCESS" for row in rows)
+
+
 def _validate(params: dict[str, t.Any]) -> None:
+    state.check_ids(params, "certificate_id", "acct_id")
     if params.get("domain_name") and not (params.get("acct_id") or params.get("acme_account")):
         raise CertCtrlError("domain_name needs the ACME account too: set acct_id or acme_account")
     if params["poll_interval"] <= 0:
@@ -211,6 +264,7 @@ def ensure_issued(
     diff: bool = False,
     sleep: t.Callable[[float], None] = time.sleep,
     clock: t.Callable[[], float] = time.monotonic,
+    warn: t.Callable[[str], None] = lambda msg: None,
 ) -> dict[str, t.Any]:
     """The issue module: issue when needed (or attach to the running job), wait, report."""
     _validate(params)
@@ -222,11 +276,18 @@ def ensure_issued(
         acme_account=params.get("acme_account"),
     )
     cid = int(record["id"])
-    rows = issue_history(client, cid, limit=1)
+    rows = issue_history(client, cid, limit=HISTORY_WINDOW)
     newest = rows[0] if rows else None
     running = newest if newest is not None and newest.get("status") not in TERMINAL_ISSUE_STATUSES else None
     before = describe_pem(record.get("cert"))
     reason = renewal_reason(x509=before, renew_before_days=params["renew_before_days"], force=params["force"], in_flight=running is not None, now=utcnow())
+    if reason == NEVER_ISSUED and _issued_without_pem(record, rows):
+        # Issued, but the server sent no PEM even with ?detail=most: the expiry is unknown, so only force renews.
+        reason = FORCED if params["force"] else VALID
+        warn(
+            f"certificate {cid} is issued (serial number or issue history) but the server sent no certificate PEM, so its expiry"
+            " cannot be checked against renew_before_days; set force=true to renew it"
+        )
     result: dict[str, t.Any] = {
         "changed": False,
         "reason": reason,
@@ -247,7 +308,7 @@ def ensure_issued(
             result["diff"]["after"] = {"serial": "(new certificate)", "not_after": "(new certificate)"}
         return result
 
-    answer = {"issue_history_id": running["id"], "status": running.get("status")} if running else _post(client, cid, newest)
+    answer = {"issue_history_id": running["id"], "status": running.get("status")} if running else _post(client, cid, newest, warn=warn, sleep=sleep)
     hid, status = int(answer["issue_history_id"]), answer.get("status")
     result.update(changed=running is None, issue_history_id=hid, status=status)
     if not params["wait"] and status not in TERMINAL_ISSUE_STATUSES:
@@ -257,7 +318,7 @@ def ensure_issued(
 
     row = _await_success(client, cid, hid, status, running, params, sleep=sleep, clock=clock)
     inline = answer.get("cert") if isinstance(answer.get("cert"), dict) else None  # SELF_CA answers with the record
-    record = inline if inline and inline.get("cert") else (get_certificate(client, cid) or record)
+    record = inline if inline and inline.get("cert") else (get_certificate(client, cid, detail=True) or record)
     after = describe_pem(record.get("cert"))
     result.update(changed=True, issue=row, status=row.get("status"), certificate=public_record(record, return_pem=params["return_pem"]), x509=after)
     if diff:

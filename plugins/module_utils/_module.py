@@ -25,7 +25,8 @@ def api_argument_spec() -> dict[str, dict[str, t.Any]]:
     """The options of doc_fragments/_api.py DOCUMENTATION, with their environment fallbacks."""
     return {
         "api_url": {"type": "str", "default": DEFAULT_API_URL, "fallback": (env_fallback, ["CERTCTRL_API_URL"])},
-        "api_key": {"type": "str", "required": True, "no_log": True, "fallback": (env_fallback, ["CERTCTRL_API_KEY"])},
+        # Not required here: the client's own message names CERTCTRL_API_KEY, AnsibleModule's would not.
+        "api_key": {"type": "str", "no_log": True, "fallback": (env_fallback, ["CERTCTRL_API_KEY"])},
         "validate_certs": {"type": "bool", "default": True, "fallback": (env_fallback, ["CERTCTRL_VALIDATE_CERTS"])},
         "ca_path": {"type": "path", "fallback": (env_fallback, ["CERTCTRL_CA_PATH"])},
         "timeout": {"type": "float", "default": 30, "fallback": (env_fallback, ["CERTCTRL_TIMEOUT"])},
@@ -49,8 +50,9 @@ def client_from_module(module: AnsibleModule) -> CertCtrlClient:
         validate_certs=p["validate_certs"],
         ca_path=p["ca_path"],
         timeout=p["timeout"],
-        retry_policy=RetryPolicy(retries=max(0, p["retries"])),
+        retry_policy=RetryPolicy(retries=p["retries"]),
         on_retry=module.warn,
+        warn=module.warn,
     )
 
 

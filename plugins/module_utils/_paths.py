@@ -12,8 +12,9 @@ import re
 import typing as t
 from dataclasses import dataclass
 
+from ansible_collections.cjj365.certctrl.plugins.module_utils import _state as state
 from ansible_collections.cjj365.certctrl.plugins.module_utils._client import DEFAULT_PAGE_SIZE, CertCtrlClient
-from ansible_collections.cjj365.certctrl.plugins.module_utils._errors import CertCtrlError, InvalidResponseError
+from ansible_collections.cjj365.certctrl.plugins.module_utils._errors import CertCtrlError
 
 ME = "/apiv1/me"
 MAX_PAGE_SIZE = 1000
@@ -137,12 +138,31 @@ def read(
     page_size: int = DEFAULT_PAGE_SIZE,
     warn: t.Callable[[str], None] | None = None,
 ) -> t.Any:
-    """GET one path: the object, or the list items (every page, or the first ``limit`` matches) that match ``filters``."""
+    """GET one path: the object, or the list items (every page, or the first ``limit`` matches) that match ``filters``.
+
+    Key material never leaves: ``der`` (the private key DER in production) and other secret fields are dropped from
+    every object, ``PRIVATE KEY`` texts are redacted."""
     filters = dict(filters or {})
     if not api_path.is_list:
         if filters:
             raise InvalidPathError(f"{api_path.term!r} reads one object; filters ({', '.join(sorted(filters))}) apply to lists only")
-        return client.get(api_path.path)
+        return _without_secrets(client.get(api_path.path))
+    return [_without_secrets(item) for item in _read_list(client, api_path, filters, limit=limit, page_size=page_size, warn=warn)]
+
+
+def _without_secrets(value: t.Any) -> t.Any:
+    return state.public(value, keep_heavy=True) if isinstance(value, dict) else value
+
+
+def _read_list(
+    client: CertCtrlClient,
+    api_path: ApiPath,
+    filters: dict[str, t.Any],
+    *,
+    limit: int | None,
+    page_size: int,
+    warn: t.Callable[[str], None] | None,
+) -> list[t.Any]:
     if not 1 <= page_size <= MAX_PAGE_SIZE:
         raise CertCtrlError(f"page_size must be between 1 and {MAX_PAGE_SIZE}, not {page_size}")
     if limit is not None and limit < 1:
@@ -166,16 +186,8 @@ def read(
 
 
 def iter_items(client: CertCtrlClient, path: str, params: t.Mapping[str, t.Any], *, page_size: int) -> t.Iterator[t.Any]:
-    """The items of a list endpoint, page by page (offset/limit), until a short page."""
-    offset = 0
-    while True:
-        page = client.get(path, {**params, "offset": offset, "limit": page_size})
-        if not isinstance(page, list):
-            raise InvalidResponseError(f"GET {path} answered {type(page).__name__} where a list was expected", path=path)
-        yield from page
-        if len(page) < page_size:
-            return
-        offset += len(page)
+    """The items of a list endpoint, page by page: the client's pagination (``meta.total``, silent caps)."""
+    return client.iter_items(path, params, page_size=page_size)
 
 
 def item_matches(item: t.Any, filters: t.Mapping[str, t.Any]) -> bool:

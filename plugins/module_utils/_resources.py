@@ -8,14 +8,26 @@
 
 from __future__ import annotations
 
+import time
 import typing as t
 
 from ansible_collections.cjj365.certctrl.plugins.module_utils._client import DEFAULT_PAGE_SIZE, CertCtrlClient, Download
-from ansible_collections.cjj365.certctrl.plugins.module_utils._errors import CertCtrlError, NotFoundError
+from ansible_collections.cjj365.certctrl.plugins.module_utils._errors import (
+    APIError,
+    CertCtrlError,
+    ExportForbiddenError,
+    NotFoundError,
+    WrapPendingError,
+    mentions,
+)
 
 ME = "/apiv1/me"
 TERMINAL_ISSUE_STATUSES = frozenset({"SUCCESS", "FAILED", "CANCELLED"})
 BUNDLE_MAX_BYTES = 10 * 1024 * 1024
+# Production leaves cert, der and csr out of single certificate reads unless asked for them (production-shape row 1).
+DETAIL = {"detail": "most"}
+WRAP_PENDING_WAIT = 60.0  # seconds a bundle download waits for the server to wrap the key for the device
+WRAP_PENDING_FIRST_DELAY = 1.0
 
 
 def _or_none(read: t.Callable[[], t.Any]) -> t.Any:
@@ -80,14 +92,15 @@ def list_certificates(client: CertCtrlClient) -> list[dict]:
     return client.paginate(f"{ME}/certificates")
 
 
-def get_certificate(client: CertCtrlClient, certificate_id: int) -> dict | None:
-    """The full record (with the ``cert`` PEM once issued), or None when it does not exist."""
-    return _or_none(lambda: client.get(f"{ME}/certificates/{int(certificate_id)}"))
+def get_certificate(client: CertCtrlClient, certificate_id: int, *, detail: bool = False) -> dict | None:
+    """The record, or None when it does not exist. ``detail=True`` asks for the ``cert`` PEM (``?detail=most``):
+    production sends it only then. The ``der`` field of a detailed record is key material (see _state.SECRET_FIELDS)."""
+    return _or_none(lambda: client.get(f"{ME}/certificates/{int(certificate_id)}", DETAIL if detail else None))
 
 
 def find_certificates(client: CertCtrlClient, *, domain_name: str, acct_id: int) -> list[dict]:
-    """Certificates of one account for one domain (natural key), newest first."""
-    return [c for c in list_account_certificates(client, acct_id) if c.get("domain_name") == domain_name]
+    """Certificates of one account for one domain (natural key), oldest (lowest id) first: every run picks the same one."""
+    return sorted((c for c in list_account_certificates(client, acct_id) if c.get("domain_name") == domain_name), key=lambda c: int(c["id"]))
 
 
 def resolve_certificate(
@@ -98,14 +111,14 @@ def resolve_certificate(
     acct_id: int | None = None,
     acme_account: str | None = None,
 ) -> dict:
-    """The full record from an id, or from domain_name + account (the newest when several match)."""
+    """The detailed record (``cert`` once issued) from an id, or from domain_name + account (the oldest when several match)."""
     if certificate_id:
-        return must_exist(get_certificate(client, certificate_id), f"certificate {certificate_id}", certificate_id=certificate_id)
+        return must_exist(get_certificate(client, certificate_id, detail=True), f"certificate {certificate_id}", certificate_id=certificate_id)
     account_id = resolve_account_id(client, acct_id=acct_id, acme_account=acme_account)
     matches = find_certificates(client, domain_name=domain_name or "", acct_id=account_id)
     if not matches:
         raise CertCtrlError(f"no certificate for {domain_name!r} in ACME account {account_id}", domain_name=domain_name, acct_id=account_id)
-    return get_certificate(client, matches[0]["id"]) or matches[0]
+    return get_certificate(client, matches[0]["id"], detail=True) or matches[0]
 
 
 def create_certificate(client: CertCtrlClient, body: dict) -> dict:
@@ -143,30 +156,88 @@ def device_certificates(client: CertCtrlClient, device_id: int, *, page_size: in
     return client.paginate(f"{ME}/devices/{int(device_id)}/certificates", page_size=page_size)
 
 
-def device_certificate(client: CertCtrlClient, device_id: int, certificate_id: int) -> dict | None:
-    """One assigned certificate with its PEM: the light read that tells whether a host is current."""
-    return _or_none(lambda: client.get(f"{ME}/devices/{int(device_id)}/certificates/{int(certificate_id)}"))
+def device_certificate(client: CertCtrlClient, device_id: int, certificate_id: int, *, detail: bool = False) -> dict | None:
+    """One assigned certificate (with its PEM when ``detail=True``): the light read that tells whether a host is current."""
+    return _or_none(lambda: client.get(f"{ME}/devices/{int(device_id)}/certificates/{int(certificate_id)}", DETAIL if detail else None))
 
 
-def assign(client: CertCtrlClient, *, certificate_id: int, device_id: int | None = None, device_public_id: str | None = None) -> dict:
+def assign(client: CertCtrlClient, *, certificate_id: int, device_id: int | None = None, device_public_id: str | None = None) -> t.Any:
+    """POST /me/certificate-assign with ``{"certificate_id", "device_public_id"}``: production keys on the public id
+    (production-shape row 8); it is looked up when only ``device_id`` is given (``device_id`` is sent only for a device
+    without one). Answers 204, or 200/202 with a message (row 9): the answer's ``data``, or None."""
+    if not device_public_id:
+        device = must_exist(get_device(client, int(device_id or 0)), f"device {device_id}", device_id=device_id) if device_id else {}
+        device_public_id = device.get("device_public_id")
     body: dict[str, t.Any] = {"certificate_id": int(certificate_id)}
-    if device_id is not None:
-        body["device_id"] = int(device_id)
-    else:
+    if device_public_id:
         body["device_public_id"] = device_public_id
+    else:
+        body["device_id"] = int(device_id or 0)
     return client.post(f"{ME}/certificate-assign", body)
 
 
 def unassign(client: CertCtrlClient, *, device_id: int, certificate_id: int) -> None:
+    """DELETE /me/devices/:d/certificates/:c (the contract's decision). A server without that route answers 404 or 405."""
     client.delete(f"{ME}/devices/{int(device_id)}/certificates/{int(certificate_id)}")
 
 
-def download_bundle(client: CertCtrlClient, *, device_id: int, certificate_id: int, max_bytes: int = BUNDLE_MAX_BYTES) -> Download:
-    """The device bundle zip; its PKCS#12 password is in the ``X-Export-Password`` header."""
-    return client.download(f"{ME}/devices/{int(device_id)}/certificates/{int(certificate_id)}/bundle", max_bytes=max_bytes)
+def download_bundle(
+    client: CertCtrlClient,
+    *,
+    device_id: int,
+    certificate_id: int,
+    max_bytes: int = BUNDLE_MAX_BYTES,
+    wrap_wait: float = WRAP_PENDING_WAIT,
+    sleep: t.Callable[[float], None] = time.sleep,
+    clock: t.Callable[[], float] = time.monotonic,
+) -> Download:
+    """The device bundle zip; its PKCS#12 password is in the ``X-Export-Password`` header.
+
+    A 409 ``WRAP_PENDING`` (the server has not wrapped the key for the device yet) is retried with waits that double
+    from 1 s, for at most ``wrap_wait`` seconds, then raises WrapPendingError. A 403 ``EXPORT_FORBIDDEN`` raises
+    ExportForbiddenError, whose message says what to change in cert-ctrl.
+    """
+    path = f"{ME}/devices/{int(device_id)}/certificates/{int(certificate_id)}/bundle"
+    deadline = clock() + max(0.0, wrap_wait)
+    delay, attempts = WRAP_PENDING_FIRST_DELAY, 0
+    while True:
+        attempts += 1
+        try:
+            return client.download(path, max_bytes=max_bytes)
+        except APIError as exc:
+            if exc.status == 403 and mentions(exc, "EXPORT_FORBIDDEN"):
+                raise _export_forbidden(exc, device_id, certificate_id) from None
+            if exc.status != 409 or not mentions(exc, "WRAP_PENDING"):
+                raise
+            remaining = deadline - clock()
+            if remaining <= 0:
+                raise WrapPendingError(
+                    f"the server has not wrapped the key of certificate {certificate_id} for device {device_id} yet (HTTP 409 WRAP_PENDING"
+                    f" after {attempts} attempt(s) over {wrap_wait:g} s: {exc.what}); the device must be registered with its public key"
+                    " (dev_pk) and cert-ctrl wraps the key shortly after: run again later",
+                    status=409,
+                    api_error={"code": exc.code, "what": exc.what},
+                    certificate_id=int(certificate_id),
+                    device_id=int(device_id),
+                ) from None
+            sleep(min(delay, remaining))
+            delay *= 2
+
+
+def _export_forbidden(exc: APIError, device_id: int, certificate_id: int) -> ExportForbiddenError:
+    return ExportForbiddenError(
+        f"cert-ctrl refuses to export the private key of certificate {certificate_id} for device {device_id} (HTTP 403 EXPORT_FORBIDDEN:"
+        f" {exc.what}); its key distribution policy does not allow a server-decrypted export. In cert-ctrl, enable"
+        f" server_decrypt_export for certificate {certificate_id} (or change its key distribution policy), then run again",
+        status=403,
+        api_error={"code": exc.code, "what": exc.what},
+        certificate_id=int(certificate_id),
+        device_id=int(device_id),
+    )
 
 
 __all__ = [
+    "DETAIL",
     "TERMINAL_ISSUE_STATUSES",
     "assign",
     "create_acme_account",

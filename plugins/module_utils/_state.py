@@ -15,10 +15,13 @@ from ansible_collections.cjj365.certctrl.plugins.module_utils._errors import API
 
 Normalizer = t.Callable[[t.Any], t.Any]
 
-# Record fields that carry key material: never returned, never diffed.
-SECRET_FIELDS = frozenset({"api_key", "key_pem", "private_key", "private_key_pem", "privkey", "enc_privkey", "privkey_nonce", "privkey_tag", "jwk"})
-# Heavy PEM/DER fields of a certificate record: returned only on request, never diffed.
-HEAVY_FIELDS = frozenset({"cert", "der", "csr"})
+# Record fields that carry key material: never returned, never diffed. A certificate record's ``der`` is the legacy
+# plaintext private key DER in production (production-shape row 2), whatever the contract's examples suggest.
+SECRET_FIELDS = frozenset(
+    {"api_key", "der", "key_pem", "private_key", "private_key_pem", "private_key_der_b64", "privkey", "enc_privkey", "privkey_nonce", "privkey_tag", "jwk"}
+)
+# Heavy PEM fields of a certificate record: returned only on request, never diffed.
+HEAVY_FIELDS = frozenset({"cert", "csr"})
 REDACTED = "<redacted: private key material>"
 # A create that fails with one of these may or may not have been acted on: re-read before sending again.
 _UNCERTAIN_STATUSES = frozenset({500, 502, 503, 504})
@@ -63,15 +66,34 @@ def user_set(params: t.Mapping[str, t.Any], fields: t.Mapping[str, str] | t.Iter
 def differences(
     current: t.Mapping[str, t.Any], desired: t.Mapping[str, t.Any], normalizers: t.Mapping[str, Normalizer] | None = None
 ) -> dict[str, dict[str, t.Any]]:
-    """``{field: {"before", "after"}}`` for every desired field whose normalized value differs from the record."""
+    """``{field: {"before", "after"}}`` for every desired field whose normalized value differs from the record.
+
+    A field the record does not carry at all is not compared: the server does not echo it (production leaves out
+    ``key_algorithm``, ``leaf_*``, ``cert_valid_seconds`` ...), so its absence says nothing about its value.
+    """
     normalizers = normalizers or {}
     changed: dict[str, dict[str, t.Any]] = {}
     for field, want in desired.items():
+        if field not in current:
+            continue
         have = current.get(field)
         norm = normalizers.get(field, _identity)
         if norm(have) != norm(want):
             changed[field] = {"before": have, "after": want}
     return changed
+
+
+def not_echoed(current: t.Mapping[str, t.Any], desired: t.Mapping[str, t.Any]) -> list[str]:
+    """The desired fields the record does not carry: ``differences`` cannot compare them."""
+    return sorted(field for field in desired if field not in current)
+
+
+def check_ids(params: t.Mapping[str, t.Any], *names: str) -> None:
+    """Every id option that is set must be a positive integer (0 is not "unset": it names no object)."""
+    for name in names:
+        value = params.get(name)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+            raise CertCtrlError(f"{name} must be a positive integer (the id of an existing object), got {value!r}", option=name)
 
 
 def predict(current: t.Mapping[str, t.Any] | None, desired: t.Mapping[str, t.Any], template: t.Mapping[str, t.Any] | None = None) -> dict[str, t.Any]:
@@ -160,10 +182,12 @@ __all__ = [
     "SECRET_FIELDS",
     "as_name_set",
     "casefold",
+    "check_ids",
     "create_or_adopt",
     "describe_differences",
     "differences",
     "make_diff",
+    "not_echoed",
     "predict",
     "public",
     "text",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime
 import math
+import re
 import typing as t
 
 try:
@@ -23,6 +24,8 @@ else:
 from ansible_collections.cjj365.certctrl.plugins.module_utils._errors import CertCtrlError
 
 _PEM_END = b"-----END CERTIFICATE-----"
+_SERIAL_SEPARATORS = re.compile(r"[\s:.-]")
+_HEX = re.compile(r"[0-9a-f]+")
 
 
 def utcnow() -> datetime.datetime:
@@ -47,6 +50,33 @@ def from_api_timestamp(value: t.Any) -> datetime.datetime | None:
         return datetime.datetime.fromtimestamp(number, tz=datetime.timezone.utc)
     except (OverflowError, OSError, ValueError):
         raise CertCtrlError(f"the API sent {value!r} where an epoch timestamp was expected (out of range)") from None
+
+
+def normalize_serial(value: t.Any) -> str | None:
+    """One spelling of a serial number: lower-case hex, no separators, no leading zeros (``describe()``'s ``serial``).
+
+    Production sends ``04:A1:B2``, other servers ``04a1b2``; cryptography gives an int. Strings are hex (an optional
+    ``0x``; colons, spaces, dots and dashes between bytes are ignored). None for an unset or unparsable value, so a
+    comparison with it never reports "same".
+    """
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return format(value, "x") if value >= 0 else None
+    if not isinstance(value, str):
+        return None
+    digits = _SERIAL_SEPARATORS.sub("", value).lower()
+    if digits.startswith("0x"):
+        digits = digits[2:]
+    if not digits or not _HEX.fullmatch(digits):
+        return None
+    return digits.lstrip("0") or "0"
+
+
+def same_serial(a: t.Any, b: t.Any) -> bool:
+    """True when both are serial numbers (any spelling ``normalize_serial`` accepts) and they are equal."""
+    left, right = normalize_serial(a), normalize_serial(b)
+    return left is not None and left == right
 
 
 def load_pem_chain(pem: str | bytes) -> list[x509.Certificate]:
@@ -97,4 +127,14 @@ def describe_pem(pem: str | bytes | None, *, now: datetime.datetime | None = Non
     return describe(load_pem_chain(pem)[0], now=now)
 
 
-__all__ = ["describe", "describe_pem", "dns_names", "from_api_timestamp", "load_pem_chain", "sha256_fingerprint", "utcnow"]
+__all__ = [
+    "describe",
+    "describe_pem",
+    "dns_names",
+    "from_api_timestamp",
+    "load_pem_chain",
+    "normalize_serial",
+    "same_serial",
+    "sha256_fingerprint",
+    "utcnow",
+]

@@ -14,9 +14,14 @@ description:
   - Makes sure an ACME account of the cert-ctrl control plane exists with the given settings, or does not exist.
   - The account is identified by O(name), or by O(id) when given (then O(name) renames it).
   - Only the options the task sets are compared; a second run with the same options sends no write request.
+  - Only fields the server returns are compared. Production returns C(id), C(user_id), C(name), C(email), C(provider),
+    C(kid) and C(ca_id) only, so O(leaf_key_algorithm), O(leaf_rsa_bits), O(leaf_ec_curve) and O(cert_valid_seconds)
+    are sent when the account is created and never cause a change or a C(PUT) later (the task warns that it cannot
+    compare them).
   - Changed settings are sent with one C(PUT); the account is never deleted and re-created.
 extends_documentation_fragment:
   - cjj365.certctrl._api
+  - cjj365.certctrl._api.creates
   - cjj365.certctrl._attributes
   - cjj365.certctrl._attributes.actiongroup
 attributes:
@@ -36,6 +41,7 @@ options:
     description:
       - Id of an existing account. When given, O(name) is a setting (the account is renamed to it).
       - An O(id) that does not exist is an error with O(state=present), and nothing to do with O(state=absent).
+      - An account of another user is an error with the server's words (HTTP 403 in production), never "absent".
     type: int
   state:
     description:

@@ -19,6 +19,7 @@ description:
   - The API key needs C(devices:<id>[write]) and C(certificates:<id>[read]).
 extends_documentation_fragment:
   - cjj365.certctrl._api
+  - cjj365.certctrl._api.creates
   - cjj365.certctrl._attributes
   - cjj365.certctrl._attributes.actiongroup
 attributes:
@@ -38,7 +39,7 @@ options:
     type: int
   domain_name:
     description:
-      - Primary domain name of the certificate; needs O(acct_id) or O(acme_account). The newest matching record is used.
+      - Primary domain name of the certificate; needs O(acct_id) or O(acme_account). The oldest (lowest id) matching record is used, as every run does.
     type: str
   acct_id:
     description:

@@ -17,12 +17,15 @@ description:
   - The API cannot update certificate records. When the existing record differs from the task in an option the task sets
     (O(sans), O(key_algorithm), O(policy), the subject fields), the task fails and lists the differences; it never creates
     a second record and never reports success for a record it did not match.
-  - Only the options the task sets are compared. O(sans) are compared as a set, O(country) case-insensitively;
-    O(key_algorithm) can be compared only once the certificate is issued (it is read from the certificate's public key).
+  - Only the options the task sets are compared, and only with fields the server returns (a field the server leaves out
+    is never a difference). O(sans) are compared as a set, O(country) case-insensitively; O(key_algorithm) can be compared
+    only once the certificate is issued (it is read from the certificate's public key, never from a record field).
+  - The existing record is read with C(?detail=most) so that its certificate PEM comes with it.
   - The create request is never sent twice for the same record. When it fails in transit, the module reads the
     account's certificates first and adopts the record if the server did create it (with a warning).
 extends_documentation_fragment:
   - cjj365.certctrl._api
+  - cjj365.certctrl._api.creates
   - cjj365.certctrl._attributes
   - cjj365.certctrl._attributes.actiongroup
 attributes:
@@ -89,7 +92,8 @@ options:
     type: str
   return_pem:
     description:
-      - Also return the heavy fields C(cert), C(der) and C(csr) of the record (public certificate data; never a private key).
+      - Also return the heavy fields C(cert) and C(csr) of the record (public certificate data).
+      - C(der) is never returned (not in results, diffs or errors): production fills it with the private key DER.
     type: bool
     default: false
 seealso:
@@ -121,7 +125,7 @@ EXAMPLES = r"""
 RETURN = r"""
 certificate:
   description:
-    - The certificate record, without the heavy fields C(cert), C(der) and C(csr) unless O(return_pem=true).
+    - The certificate record, without the heavy fields C(cert) and C(csr) unless O(return_pem=true), and never with C(der).
     - In check mode, the record a real run would create (RV(certificate.id=null)).
   returned: always
   type: dict

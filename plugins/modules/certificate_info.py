@@ -15,8 +15,9 @@ description:
     or every record the API key can read (all pages), optionally filtered by O(domain_name) or account.
   - The API's list endpoints leave out the heavy fields (C(cert), C(der), C(csr)), so RV(certificates[].x509) is present
     for single-certificate lookups (O(certificate_id), or O(domain_name) together with O(acct_id) or O(acme_account))
-    and, for lists, when O(include_x509=true) reads each record in full (one request per certificate). It is present only
-    once the certificate has been issued.
+    and, for lists, when O(include_x509=true) reads each record in full (one request per certificate, with C(?detail=most)).
+    It is present only once the certificate has been issued.
+  - C(der) is never returned: production fills it with the private key DER.
 extends_documentation_fragment:
   - cjj365.certctrl._api
   - cjj365.certctrl._attributes
@@ -46,7 +47,7 @@ options:
     default: false
   return_pem:
     description:
-      - Keep the heavy fields C(cert), C(der) and C(csr) of records read in full (public data; never a private key).
+      - Keep the heavy fields C(cert) and C(csr) of records read in full (public data). C(der) is never returned.
     type: bool
     default: false
 seealso:

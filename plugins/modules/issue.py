@@ -15,6 +15,9 @@ description:
   - The certificate needs issuing when it was never issued, when it expires within O(renew_before_days)
     (read from the certificate PEM, not from any API field), or when O(force=true). Otherwise nothing is
     sent and the task reports C(changed=false) with RV(reason=valid).
+  - The certificate is read with C(?detail=most), the only way production sends its PEM. Whether it was ever issued is
+    decided from the PEM, its C(serial_number) and its issue history, never from a field the server leaves out; a
+    certificate that is issued but comes without a PEM is left alone (with a warning) unless O(force=true).
   - cert-ctrl runs at most one issuance job per certificate. When one is already running, the task
     attaches to it instead of starting another, also after an earlier run of the task timed out.
   - Asynchronous providers (Let's Encrypt, ZeroSSL) are polled for at most O(wait_timeout) seconds, first after
@@ -22,8 +25,10 @@ description:
     returns within about 2 seconds of the server finishing; after that, every tenth of the time already waited
     (at most O(poll_interval_max) apart), so a long wait costs few requests (about 60 for 10 minutes).
     HTTP 429 and 502/503/504 answers while polling are retried, not failures. C(SELF_CA) accounts issue inline.
-  - When the answer to the issuing request is lost (dropped connection, 502/503/504), the request is not
-    sent again blindly; the issue history is read to learn whether the job was queued.
+  - When the answer to the issuing request is lost (dropped connection, 5xx, a malformed answer), the request is not
+    sent again blindly; the issue history is read to learn whether the job was queued. The task then attaches to that
+    job (or takes its result when it already ended); when the history shows no new job, the request is sent again,
+    at most O(retries) more times. There is never a second job.
 author: cjj365.certctrl contributors (@cjj365)
 extends_documentation_fragment:
   - cjj365.certctrl._api
@@ -47,7 +52,7 @@ options:
   domain_name:
     description:
       - Domain name of the certificate, looked up in the ACME account given by O(acct_id) or O(acme_account).
-      - When several certificates of that account have this domain name, the newest is used.
+      - When several certificates of that account have this domain name, the oldest (lowest id) is used, as every run does.
     type: str
   acct_id:
     description:
@@ -184,7 +189,7 @@ issue:
     completed_at: 1759490599000
 certificate:
   description:
-    - The certificate record as the API returns it, without C(der) and C(csr).
+    - The certificate record as the API returns it, without C(der) (the private key DER in production) and C(csr).
     - C(cert) (the chain PEM) only with O(return_pem=true).
   returned: always
   type: dict
@@ -258,7 +263,7 @@ def main() -> None:
         required_one_of=[("certificate_id", "domain_name")],
         mutually_exclusive=[("certificate_id", "domain_name"), ("certificate_id", "acct_id"), ("certificate_id", "acme_account"), ("acct_id", "acme_account")],
     )
-    run(module, lambda client: ensure_issued(client, module.params, check_mode=module.check_mode, diff=module._diff))
+    run(module, lambda client: ensure_issued(client, module.params, check_mode=module.check_mode, diff=module._diff, warn=module.warn))
 
 
 if __name__ == "__main__":

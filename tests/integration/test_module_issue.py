@@ -56,7 +56,7 @@ class Api:
         return self.call("POST", "/certificates", {"domain_name": domain, "acct_id": account["id"], "action": "create", "sans": [domain]})["id"]
 
     def cert(self, cid: int) -> dict:
-        return self.call("GET", f"/certificates/{cid}", key="readonly")
+        return self.call("GET", f"/certificates/{cid}?detail=most", key="readonly")  # production sends the PEM only then
 
     def history(self, cid: int) -> list[dict]:
         return self.call("GET", f"/certificates/{cid}/issues?offset=0&limit=100", key="readonly")
@@ -447,31 +447,73 @@ def test_post_answer_lost_after_the_server_acted_attaches(tmp_path):
         assert result["issue_history_id"] == api.history(cid)[0]["id"]
 
 
-def test_post_dropped_before_acting_fails_clearly(fresh_emulator, tmp_path):
+def test_post_dropped_before_acting_is_sent_again_once_the_history_shows_no_job(fresh_emulator, tmp_path):
+    # Issue 14 item 4: a dropped POST converges. The history shows no new job, so the POST is sent again.
     api = Api(fresh_emulator)
     cid = api.certificate(api.account(provider="letsencrypt"))
     fresh_emulator.admin.add_fault(path=rf"/certificates/{cid}/issues$", method="POST", kind="drop", count=1)
-    result = play(fresh_emulator, tmp_path, certificate_id=cid).task("Issue")
-    assert result["_status"] == "failed"
-    assert "no new job" in result["msg"] and "nothing was issued" in result["msg"]
-    assert posts(fresh_emulator, cid) == 1
-    assert api.history(cid) == []
+    result = play(fresh_emulator, tmp_path, certificate_id=cid, poll_interval=0.2).task("Issue")
+    assert result["_status"] == "ok", result
+    assert result["changed"] is True and result["status"] == "SUCCESS"
+    assert posts(fresh_emulator, cid) == 2
+    assert len(api.history(cid)) == 1  # one job
+    assert result["issue_history_id"] == api.history(cid)[0]["id"]
+    assert any("the issue history shows no new job, so the server did not act: sending it again" in w for w in result["warnings"])
 
 
-def test_post_503_is_not_resent(fresh_emulator, tmp_path):
-    # The server (or a gateway) answered 503 to the POST: it may have acted, so the module re-reads, never re-sends.
+def test_post_503_rereads_the_history_then_sends_again(fresh_emulator, tmp_path):
+    # The server (or a gateway) answered 503 to the POST: it may have acted, so the module re-reads first.
     api = Api(fresh_emulator)
     cid = api.certificate(api.account(provider="letsencrypt"))
     fresh_emulator.admin.add_fault(path=rf"/certificates/{cid}/issues$", method="POST", kind="status", status=503, count=1)
     result = play(fresh_emulator, tmp_path, certificate_id=cid, poll_interval=0.2).task("Issue")
-    assert result["_status"] == "failed"
-    assert "HTTP 503" in result["msg"] and "no new job" in result["msg"]
-    assert posts(fresh_emulator, cid) == 1
-    assert api.history(cid) == []
-    # The message says a re-run is safe; it is.
-    rerun = play(fresh_emulator, tmp_path, certificate_id=cid, poll_interval=0.2).task("Issue")
-    assert rerun["changed"] is True and rerun["status"] == "SUCCESS"
+    assert result["_status"] == "ok", result
+    assert result["changed"] is True and result["status"] == "SUCCESS"
+    log = issue_requests(fresh_emulator, cid)
+    # history, POST (503), history (no new job), POST (queued), then polls
+    assert [(r["method"], r["status"]) for r in log[:4]] == [("GET", 200), ("POST", 503), ("GET", 200), ("POST", 200)]
     assert posts(fresh_emulator, cid) == 2
+    assert len(api.history(cid)) == 1
+
+
+@pytest.mark.parametrize("kind", ["drop_after", "malformed"])
+def test_post_acted_on_but_answer_lost_or_garbled_attaches_to_the_job(fresh_emulator, tmp_path, kind):
+    # The server queued the job, then the answer was cut (drop_after) or garbled (malformed 200): never a second job.
+    api = Api(fresh_emulator)
+    cid = api.certificate(api.account(provider="letsencrypt"))
+    fresh_emulator.admin.add_fault(path=rf"/certificates/{cid}/issues$", method="POST", kind=kind, count=1)
+    result = play(fresh_emulator, tmp_path, certificate_id=cid, poll_interval=0.2).task("Issue")
+    assert result["_status"] == "ok", result
+    assert result["changed"] is True and result["status"] == "SUCCESS"
+    assert posts(fresh_emulator, cid) == 1
+    history = api.history(cid)
+    assert len(history) == 1 and result["issue_history_id"] == history[0]["id"]
+    assert any(f"shows job {history[0]['id']}" in w and "attached to it" in w for w in result["warnings"])
+
+
+def test_inline_job_whose_answer_is_lost_reports_the_success_row(fresh_emulator, tmp_path):
+    # SELF_CA issues inline: the job already ended SUCCESS when the answer is lost; the task reports that row.
+    api = Api(fresh_emulator)
+    cid = api.certificate(api.account())
+    fresh_emulator.admin.add_fault(path=rf"/certificates/{cid}/issues$", method="POST", kind="malformed", count=1)
+    result = play(fresh_emulator, tmp_path, certificate_id=cid).task("Issue")
+    assert result["_status"] == "ok", result
+    assert result["changed"] is True and result["status"] == "SUCCESS"
+    assert result["issue"]["id"] == api.history(cid)[0]["id"]
+    assert result["x509"]["serial"] == describe_pem(api.cert(cid)["cert"])["serial"]
+    assert posts(fresh_emulator, cid) == 1 and len(api.history(cid)) == 1
+
+
+def test_post_that_never_gets_through_fails_after_the_retries_saying_nothing_was_issued(fresh_emulator, tmp_path):
+    api = Api(fresh_emulator)
+    cid = api.certificate(api.account(provider="letsencrypt"))
+    fresh_emulator.admin.add_fault(path=rf"/certificates/{cid}/issues$", method="POST", kind="status", status=503, count=50)
+    env = ansible_env(fresh_emulator, CERTCTRL_RETRIES="2")
+    result = run_playbook(ISSUE, env, tmp_path=tmp_path, extra_vars={"issue_certificate_id": cid}).task("Issue")
+    assert result["_status"] == "failed"
+    assert "HTTP 503" in result["msg"] and "no new job after 3 attempt(s)" in result["msg"] and "nothing was issued" in result["msg"]
+    assert posts(fresh_emulator, cid) == 3
+    assert api.history(cid) == []
 
 
 # -- errors and secrets ------------------------------------------------------------------------

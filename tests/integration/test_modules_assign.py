@@ -28,6 +28,7 @@ def test_lifecycle_writes_only_when_needed(fresh_emulator: Emulator, tmp_path: P
         "account_name": account["name"],
         "device_id": 2,
         "device_public_id": WEB2_PUBLIC_ID,
+        "unassign_may_fail": fresh_emulator.profile == "production",
         **admin_vars(fresh_emulator),
     }
     run = run_playbook(PLAYBOOKS / "assign_lifecycle.yml", ansible_env(fresh_emulator), tmp_path=tmp_path, extra_vars=extra)
@@ -62,6 +63,16 @@ def test_lifecycle_writes_only_when_needed(fresh_emulator: Emulator, tmp_path: P
     assert [c["id"] for c in run.task("Read after check-mode unassign")["devices"][0]["certificates"]] == [certificate["id"]]
     assert writes(run, "Counters after check-mode unassign") == 1
 
+    if fresh_emulator.profile == "production":
+        # No API-key unassign route (row 10): a failure that says so, the assignment untouched.
+        for task in ("Unassign", "Rerun unassign"):
+            refused = run.task(task)
+            assert refused["_status"] == "failed" and refused["status"] == 405
+            assert "This server has no unassign route for API keys" in refused["msg"]
+            assert f"certificate {certificate['id']} is still assigned to device 2" in refused["msg"]
+            assert refused["api_error"]["code"] == 5000
+        assert [c["id"] for c in run.task("Read after unassign")["devices"][0]["certificates"]] == [certificate["id"]]
+        return
     assert run.task("Unassign")["changed"] is True
     assert writes(run, "Counters after unassign") == 2
     assert route_count(run, "Counters after unassign", "DELETE /apiv1/me/devices/:id/certificates/:id") == 1
@@ -70,13 +81,14 @@ def test_lifecycle_writes_only_when_needed(fresh_emulator: Emulator, tmp_path: P
     assert run.task("Read after unassign")["devices"][0]["certificates"] == []
 
 
-def test_newest_record_is_used_for_a_natural_key(emulator: Emulator, tmp_path: Path) -> None:
-    """Two records of one domain (made directly through the API): the natural key picks the newest."""
+def test_oldest_record_is_used_for_a_natural_key(emulator: Emulator, tmp_path: Path) -> None:
+    """Two records of one domain (made directly through the API): the natural key picks the oldest (lowest id),
+    as every run does (issue 14 item 3)."""
     api = Api(emulator)
     account = api.account(unique("twins"))
     domain = f"{unique('twin')}.example.com"
+    oldest = api.certificate(account["id"], domain)
     api.certificate(account["id"], domain)
-    newest = api.certificate(account["id"], domain)
     playbook = f"""
 - name: Assign by natural key
   hosts: localhost
@@ -89,9 +101,9 @@ def test_newest_record_is_used_for_a_natural_key(emulator: Emulator, tmp_path: P
 """
     run = run_playbook(playbook, ansible_env(emulator), tmp_path=tmp_path)
     assert run.rc == 0, run.stdout + run.stderr
-    assert run.task("Assign")["assignment"]["certificate_id"] == newest["id"]
-    assert newest["id"] in api.device_certificate_ids(3)
+    assert run.task("Assign")["assignment"]["certificate_id"] == oldest["id"]
+    assert oldest["id"] in api.device_certificate_ids(3)
     certificate = run.task("Certificate")
     assert certificate["changed"] is False
-    assert certificate["certificate"]["id"] == newest["id"]
-    assert any("2 certificates for" in w and "using the newest" in w for w in certificate["warnings"])
+    assert certificate["certificate"]["id"] == oldest["id"]
+    assert any("2 certificates for" in w and "using the oldest" in w for w in certificate["warnings"])

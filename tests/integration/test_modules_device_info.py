@@ -49,7 +49,7 @@ def test_lookups_filters_and_certificates(emulator: Emulator, tmp_path: Path) ->
     api = Api(emulator)
     account = api.account(unique("dev-info"))
     certificate = api.certificate(account["id"], f"{unique('dev')}.example.com")
-    api.call("POST", "/certificate-assign", {"certificate_id": certificate["id"], "device_id": 3})
+    api.call("POST", "/certificate-assign", {"certificate_id": certificate["id"], "device_public_id": api.call("GET", "/devices/3")["device_public_id"]})
     playbook = f"""
 - name: Device reads
   hosts: localhost

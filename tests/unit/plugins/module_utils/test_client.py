@@ -180,7 +180,7 @@ class TinyServer:
                 if length:
                     self.rfile.read(length)
                 server.requests.append({"method": self.command, "path": self.path, "headers": dict(self.headers)})
-                body = server.body_from_request(self.headers) if server.body_from_request else server.body
+                body = server.body_from_request(self.headers, self.path) if server.body_from_request else server.body
                 self.send_response(server.status)
                 for name, value in server.headers.items():
                     self.send_header(name, value)
@@ -254,6 +254,8 @@ ERROR_CASES = [
 
 @pytest.mark.parametrize(("key", "method", "path", "body", "cls", "status", "code", "words"), [c[1:] for c in ERROR_CASES], ids=[c[0] for c in ERROR_CASES])
 def test_error_mapping(emu, key, method, path, body, cls, status, code, words):
+    if status == 405 and emu.profile == "production":
+        code = 5000  # production answers 405 with code 5000 (production-shape row 15)
     secret = key if key.startswith("ak_") else emu.token(key)
     client, rec = make_client(emu, api_key=secret)
     with pytest.raises(CertCtrlError) as info:
@@ -280,10 +282,20 @@ def test_error_mapping(emu, key, method, path, body, cls, status, code, words):
 def test_query_parameter_error_names_the_parameter(emu):
     client, _rec = make_client(emu)
     with pytest.raises(APIError) as info:
-        client.get(DEVICES, {"limit": 5000})
+        client.get(DEVICES, {"offset": -1})
     assert (info.value.status, info.value.code) == (400, 5000)
-    assert "query parameter 'limit'" in info.value.msg
+    assert "query parameter 'offset'" in info.value.msg
     assert info.value.path == DEVICES  # the path, not the query string
+
+
+def test_a_limit_above_the_bound_is_refused_by_the_contract_and_capped_by_production(emu):
+    client, _rec = make_client(emu)
+    if emu.profile == "production":
+        page = client.get_page(DEVICES, {"limit": 5000})  # silently capped (production-shape row 4)
+        assert page.meta["limit"] == 100 and len(page.items) <= 100
+    else:
+        with pytest.raises(APIError, match="query parameter 'limit'"):
+            client.get(DEVICES, {"limit": 5000})
 
 
 def test_conflicts_are_409_with_the_servers_reason(emu, self_ca_account):
@@ -319,7 +331,7 @@ def test_surrounding_whitespace_of_a_pasted_key_is_dropped(emu):
 
 
 def test_a_key_echoed_by_a_broken_proxy_is_scrubbed_from_the_error():
-    def echo(headers):
+    def echo(headers, _path):
         return f"<html>bad gateway for {headers.get('Authorization')}</html>".encode()
 
     with TinyServer(502, headers={"Content-Type": "text/html"}, body_from_request=echo) as server:
@@ -600,11 +612,12 @@ def test_pagination_limit_stops_early(fresh_emulator):
     assert route_count(emu, DEVICES_ROUTE) == 2
     all_devices = client.paginate(DEVICES, page_size=1000)
     assert newest == all_devices[:150]
-    assert route_count(emu, DEVICES_ROUTE) == 3
+    whole = 3 if emu.profile == "production" else 1  # production caps a page at 100 (row 4); meta.total ends it
+    assert route_count(emu, DEVICES_ROUTE) == 2 + whole
     assert client.paginate(DEVICES, page_size=100, limit=250) == all_devices[:250]
-    assert route_count(emu, DEVICES_ROUTE) == 6  # 100 + 100 + 50: the limit ends it without an extra request
+    assert route_count(emu, DEVICES_ROUTE) == 5 + whole  # 100 + 100 + 50: the limit ends it without an extra request
     assert client.paginate(DEVICES, page_size=100, limit=0) == []
-    assert route_count(emu, DEVICES_ROUTE) == 6
+    assert route_count(emu, DEVICES_ROUTE) == 5 + whole
 
 
 def test_pagination_of_an_empty_list_is_one_request(fresh_emulator):
@@ -614,13 +627,14 @@ def test_pagination_of_an_empty_list_is_one_request(fresh_emulator):
     assert route_count(emu, "GET /apiv1/me/acme-accounts") == 1
 
 
-def test_pagination_of_exactly_one_full_page_needs_a_second_request(fresh_emulator):
+def test_pagination_of_exactly_one_full_page_needs_a_second_request_without_meta(fresh_emulator):
     emu = fresh_emulator
     emu.admin.create_devices(95)
     emu.admin.reset()
     client, _rec = make_client(emu)
     assert len(client.paginate(DEVICES, page_size=100)) == 100
-    assert route_count(emu, DEVICES_ROUTE) == 2
+    # A bare list needs the empty page to see the end; production's meta.total says it at once.
+    assert route_count(emu, DEVICES_ROUTE) == (1 if emu.profile == "production" else 2)
 
 
 def test_pagination_keeps_the_callers_filters(fresh_emulator):
@@ -630,7 +644,118 @@ def test_pagination_keeps_the_callers_filters(fresh_emulator):
     emu.admin.reset()
     lost = client.paginate(DEVICES, {"status": "LOST"}, page_size=2)
     assert len(lost) == 4 and {d["status"] for d in lost} == {"LOST"}
-    assert route_count(emu, DEVICES_ROUTE) == 3  # 2 + 2 + an empty page
+    # 2 + 2, then (bare list) an empty page; production's meta.total of the filtered list ends it
+    assert route_count(emu, DEVICES_ROUTE) == (2 if emu.profile == "production" else 3)
+
+
+class PagingServer(TinyServer):
+    """A stdlib list endpoint of ``count`` items that pages with offset/limit: optionally with production's
+    ``meta`` (``total``, ``offset``, ``limit``), and with a silent ``cap`` on the page size (production-shape rows 3, 4)."""
+
+    def __init__(self, count: int, *, cap: int | None = None, meta: str | None = "total") -> None:
+        self.items = [{"id": count - n} for n in range(count)]
+        self.cap = cap
+        self.meta = meta  # "total": offset/limit/total; "limit": offset/limit only; None: bare data
+        self.asked: list[tuple[int, int]] = []
+        super().__init__(200, headers={"Content-Type": "application/json"}, body_from_request=self._page)
+
+    def _page(self, headers: t.Any, path: str = "") -> bytes:
+        query = dict(pair.split("=", 1) for pair in path.partition("?")[2].split("&") if "=" in pair)
+        offset, limit = int(query.get("offset", 0)), int(query.get("limit", 100))
+        self.asked.append((offset, limit))
+        served = min(limit, self.cap) if self.cap else limit
+        body: dict[str, t.Any] = {"data": self.items[offset : offset + served]}
+        if self.meta == "total":
+            body["meta"] = {"total": len(self.items), "offset": offset, "limit": served}
+        elif self.meta == "limit":
+            body["meta"] = {"offset": offset, "limit": served}
+        return json.dumps(body).encode()
+
+
+@pytest.mark.parametrize("meta", ["total", "limit", None])
+@pytest.mark.parametrize(("count", "cap", "page_size"), [(250, 100, 1000), (100, 100, 1000), (300, 100, 500), (37, 100, 1000), (237, None, 100)])
+def test_pagination_never_stops_early_under_a_silent_cap(meta, count, cap, page_size):
+    with PagingServer(count, cap=cap, meta=meta) as server:
+        client, _rec = tiny_client(server)
+        items = client.paginate(DEVICES, page_size=page_size)
+    assert [item["id"] for item in items] == list(range(count, 0, -1))
+    per_page = min(page_size, cap or page_size)
+    full_pages, rest = divmod(count, per_page)
+    # meta.total says where the list ends (no probing request); otherwise the short (or empty) page after the last full one
+    expected = full_pages + (1 if rest else 0) if meta == "total" else full_pages + 1
+    assert len(server.asked) == expected, server.asked
+    assert all(limit == page_size for _offset, limit in server.asked)
+
+
+def test_pagination_honours_meta_total_without_an_extra_request():
+    with PagingServer(200, meta="total") as server:
+        client, _rec = tiny_client(server)
+        assert len(client.paginate(DEVICES, page_size=100)) == 200
+        assert server.asked == [(0, 100), (100, 100)]  # a bare list would need a third, empty page
+
+
+def test_pagination_limit_with_a_silent_cap():
+    with PagingServer(500, cap=100, meta=None) as server:
+        client, _rec = tiny_client(server)
+        assert [i["id"] for i in client.paginate(DEVICES, page_size=1000, limit=250)] == list(range(500, 250, -1))
+    assert server.asked == [(0, 250), (100, 150), (200, 50)]
+
+
+def test_pagination_stops_on_an_empty_page_even_when_total_says_more():
+    # A total that is too high (items deleted while paging) never loops: an empty page ends the list.
+    with PagingServer(120, meta="total") as server:
+        server.items = server.items[:80]
+        client, _rec = tiny_client(server)
+        assert len(client.paginate(DEVICES, page_size=50)) == 80
+    assert len(server.asked) == 2  # 50 + 30: the short page and total (80) agree
+
+
+def test_a_short_last_page_of_a_usual_cap_length_costs_one_more_request():
+    # Without meta, 50 items on a page of 100 may be a server's silent cap of 50: one more page tells.
+    with PagingServer(250, meta=None) as server:
+        client, _rec = tiny_client(server)
+        assert len(client.paginate(DEVICES, page_size=100)) == 250
+    assert server.asked == [(0, 100), (100, 100), (200, 100), (250, 100)]
+
+
+def test_a_short_page_of_an_unusual_length_without_meta_ends_the_list():
+    with PagingServer(37, meta=None) as server:
+        client, _rec = tiny_client(server)
+        assert len(client.paginate(DEVICES, page_size=100)) == 37
+    assert server.asked == [(0, 100)]
+
+
+def test_get_page_hands_back_the_meta_and_get_still_answers_the_data():
+    with PagingServer(3, meta="total") as server:
+        client, _rec = tiny_client(server)
+        page = client.get_page(DEVICES, {"offset": 0, "limit": 2})
+        assert page.items == [{"id": 3}, {"id": 2}]
+        assert page.meta == {"total": 3, "offset": 0, "limit": 2}
+        assert client.get(DEVICES, {"offset": 2, "limit": 2}) == [{"id": 1}]
+
+
+def test_get_page_of_something_that_is_not_a_list_is_an_invalid_response():
+    with TinyServer(200, b'{"data": {"id": 1}}', {"Content-Type": "application/json"}) as server:
+        client, _rec = tiny_client(server)
+        with pytest.raises(InvalidResponseError, match="where a list was expected"):
+            client.get_page(DEVICES)
+
+
+def test_production_lists_carry_meta_and_are_read_whole(fresh_emulator):
+    emu = fresh_emulator
+    emu.admin.create_devices(150, name_prefix="meta")
+    emu.admin.reset()
+    client, _rec = make_client(emu)
+    page = client.get_page(DEVICES, {"offset": 0, "limit": 1000})
+    if emu.profile == "production":
+        assert len(page.items) == 100  # the silent cap (row 4)
+        assert page.meta["total"] == 155 and page.meta["offset"] == 0
+    else:
+        assert len(page.items) == 155 and page.meta is None
+    devices = client.paginate(DEVICES, page_size=1000)
+    assert len({d["id"] for d in devices}) == 155
+    # production: 100 + 55 (meta.total ends it); contract: one page of 155
+    assert route_count(emu, DEVICES_ROUTE) == (1 + 2 if emu.profile == "production" else 1 + 1)
 
 
 # -- downloads --------------------------------------------------------------------------------
@@ -645,7 +770,7 @@ def assigned_certificate(emu, self_ca_account) -> dict:
     assert issued["status"] == "SUCCESS"
     res.assign(client, certificate_id=record["id"], device_id=1)
     emu.admin.reset()
-    return res.get_certificate(client, record["id"])
+    return res.get_certificate(client, record["id"], detail=True)
 
 
 def test_bundle_download_returns_the_zip_and_its_password(emu, assigned_certificate):

@@ -14,12 +14,15 @@ from ansible_collections.cjj365.certctrl.plugins.module_utils._errors import (
     AuthenticationError,
     CertCtrlError,
     ConflictError,
+    ExportForbiddenError,
     InvalidResponseError,
     NotFoundError,
     PermissionDeniedError,
     RateLimitedError,
     TransportError,
+    WrapPendingError,
     api_error,
+    mentions,
 )
 
 
@@ -67,8 +70,29 @@ def test_scope_text_of_a_403_reaches_the_message():
     exc = api_error(status=403, code=5022, what="API key lacks scope devices:*[read]", method="GET", path="/apiv1/me/devices", reason="Forbidden")
     assert exc.msg == (
         "GET /apiv1/me/devices failed: HTTP 403 Forbidden, code 5022: API key lacks scope devices:*[read]"
-        " (when a scope is named, grant it to the API key or use a key that has it)"
+        " (when a scope is named, grant it to the API key or use a key that has it; otherwise the object belongs to another account)"
     )
+
+
+def test_another_users_object_is_a_403_with_the_servers_words():
+    # Production answers 403 "Certificate not owned" for another user's object (production-shape row 11).
+    exc = api_error(status=403, code=5022, what="Certificate not owned", method="GET", path="/apiv1/me/certificates/9")
+    assert isinstance(exc, PermissionDeniedError) and not isinstance(exc, NotFoundError)
+    assert "Certificate not owned" in exc.msg and "belongs to another account" in exc.msg
+
+
+def test_the_raw_body_is_kept_for_markers_but_never_in_the_results():
+    exc = api_error(status=409, code=409, what="conflict", method="GET", path="/b", body='{"error": {"code": 409}, "status": "WRAP_PENDING"}')
+    assert mentions(exc, "WRAP_PENDING") and not mentions(exc, "EXPORT_FORBIDDEN")
+    assert "WRAP_PENDING" not in repr(exc.fail_kwargs())
+    assert mentions(api_error(status=403, code=5022, what="EXPORT_FORBIDDEN: policy", method="GET", path="/b"), "EXPORT_FORBIDDEN")
+
+
+@pytest.mark.parametrize("cls", [WrapPendingError, ExportForbiddenError])
+def test_bundle_policy_errors_are_collection_errors(cls):
+    exc = cls("words", status=409, certificate_id=3, device_id=4)
+    assert isinstance(exc, CertCtrlError) and not isinstance(exc, APIError)
+    assert exc.fail_kwargs() == {"msg": "words", "status": 409, "certificate_id": 3, "device_id": 4}
 
 
 def test_message_without_code_reason_or_hint():

@@ -42,8 +42,30 @@ def test_differences_report_before_and_after() -> None:
     assert state.differences(current, {"email": "b@example.com", "provider": "letsencrypt"}) == {"email": {"before": "a@example.com", "after": "b@example.com"}}
 
 
-def test_a_field_missing_from_the_record_differs() -> None:
-    assert state.differences({}, {"leaf_ec_curve": "prime256v1"}) == {"leaf_ec_curve": {"before": None, "after": "prime256v1"}}
+def test_a_field_the_server_does_not_echo_is_never_a_difference() -> None:
+    # Production's ACME account record has no leaf_* or cert_valid_seconds (production-shape row 6).
+    lean = {"id": 3, "name": "a", "email": "a@example.com", "provider": "letsencrypt", "kid": "k", "ca_id": 0, "user_id": 1}
+    desired = {"leaf_ec_curve": "prime256v1", "cert_valid_seconds": 86400, "email": "a@example.com"}
+    assert state.differences(lean, desired) == {}
+    assert state.not_echoed(lean, desired) == ["cert_valid_seconds", "leaf_ec_curve"]
+
+
+def test_a_field_echoed_as_null_is_compared() -> None:
+    assert state.differences({"leaf_ec_curve": None}, {"leaf_ec_curve": "prime256v1"}) == {"leaf_ec_curve": {"before": None, "after": "prime256v1"}}
+    assert state.not_echoed({"leaf_ec_curve": None}, {"leaf_ec_curve": "prime256v1"}) == []
+
+
+@pytest.mark.parametrize("value", [0, -1, -42, True])
+def test_check_ids_refuses_non_positive_ids_naming_the_option(value: object) -> None:
+    with pytest.raises(state.CertCtrlError) as info:
+        state.check_ids({"certificate_id": value, "device_id": 5}, "device_id", "certificate_id")
+    assert info.value.msg.startswith("certificate_id must be a positive integer")
+    assert repr(value) in info.value.msg
+    assert info.value.details == {"option": "certificate_id"}
+
+
+def test_check_ids_accepts_positive_and_unset_ids() -> None:
+    assert state.check_ids({"certificate_id": 1, "acct_id": None}, "certificate_id", "acct_id", "device_id") is None
 
 
 @pytest.mark.parametrize(
@@ -99,8 +121,14 @@ def test_public_drops_key_material_and_heavy_fields() -> None:
 
 
 def test_public_keeps_heavy_fields_on_request_but_never_keys() -> None:
-    record = {"id": 1, "cert": CERT_PEM, "key_pem": KEY_PEM, "privkey_tag": "t"}
-    assert state.public(record, keep_heavy=True) == {"id": 1, "cert": CERT_PEM}
+    # der is the private key DER in production (production-shape row 2): secret even when heavy fields are kept.
+    record = {"id": 1, "cert": CERT_PEM, "csr": "c", "der": "MIIE", "key_pem": KEY_PEM, "privkey_tag": "t"}
+    assert state.public(record, keep_heavy=True) == {"id": 1, "cert": CERT_PEM, "csr": "c"}
+
+
+def test_public_drops_der_in_nested_records() -> None:
+    record = {"id": 1, "certificates": [{"id": 2, "der": "MIIE"}], "cert": {"id": 3, "der": "MIIE"}}
+    assert state.public(record, keep_heavy=True) == {"id": 1, "certificates": [{"id": 2}], "cert": {"id": 3}}
 
 
 def test_public_redacts_private_keys_hidden_in_any_field() -> None:

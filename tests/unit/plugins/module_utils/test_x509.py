@@ -21,6 +21,8 @@ from ansible_collections.cjj365.certctrl.plugins.module_utils._x509 import (
     dns_names,
     from_api_timestamp,
     load_pem_chain,
+    normalize_serial,
+    same_serial,
     sha256_fingerprint,
 )
 
@@ -169,3 +171,35 @@ def test_from_api_timestamp_unset(unset):
 def test_from_api_timestamp_garbage_is_a_clear_error(garbage):
     with pytest.raises(CertCtrlError, match="where an epoch timestamp was expected"):
         from_api_timestamp(garbage)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("04:A1:B2", "4a1b2"),
+        ("04a1b2", "4a1b2"),
+        ("04 A1 B2", "4a1b2"),
+        ("0x04A1B2", "4a1b2"),
+        (0x04A1B2, "4a1b2"),
+        ("00", "0"),
+        (0, "0"),
+        (None, None),
+        ("", None),
+        ("zz:11", None),
+        (-5, None),
+        (True, None),
+        (3.5, None),
+    ],
+)
+def test_normalize_serial_accepts_every_spelling_of_the_api_and_cryptography(value, expected):
+    assert normalize_serial(value) == expected
+
+
+def test_same_serial_compares_production_and_describe_spellings(chain):
+    leaf, _ca = chain
+    described = describe(leaf, now=NOW)["serial"]
+    production = ":".join(f"{byte:02X}" for byte in leaf.serial_number.to_bytes(8, "big").lstrip(b"\0"))
+    assert same_serial(production, described)
+    assert same_serial(leaf.serial_number, production.lower().replace(":", ""))
+    assert not same_serial(production, "01")
+    assert not same_serial(None, None) and not same_serial("", "")
