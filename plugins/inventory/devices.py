@@ -17,7 +17,9 @@ description:
     C({id, domain_name}) of the certificates assigned to the device."
   - "Groups, with the prefix O(group_prefix), by status and platform in lower case: C(certctrl_status_active),
     C(certctrl_status_revoked), C(certctrl_platform_linux) ... (characters not valid in group names become C(_))."
-  - Every value read from the API is marked unsafe, so a template inside a device name is never rendered.
+  - Every value read from the API that could be a template (a string with C({) or C(}), or starting with C(#jinja2:)) is marked unsafe,
+    so a template inside a device name is never rendered; the other values stay plain strings, so C(ansible-inventory --list --export)
+    (what AWX's inventory sync runs) shows them as they are.
   - The first request lists devices; a wrong key or an unreachable server fails there, before any host is added.
   - Thousands of devices are read page by page (see O(page_size)).
 extends_documentation_fragment:
@@ -79,7 +81,8 @@ notes:
   - "The connection options are taken, highest first, from the configuration file, the extra variables (C(-e))
     C(certctrl_api_url), C(certctrl_api_key) ..., the environment variables E(CERTCTRL_API_URL), E(CERTCTRL_API_KEY) ...,
     and the C([certctrl]) section of C(ansible.cfg) (never the API key)."
-  - O(api_url), O(api_key) and O(ca_path) may be templates, for example a vaulted variable or an C(ansible.builtin.env) lookup.
+  - The connection options (O(api_url), O(api_key), O(ca_path), O(validate_certs), O(timeout), O(retries)) may be templates in the
+    configuration file, for example a vaulted variable or an C(ansible.builtin.env) lookup, and so may the C(certctrl_*) extra variables.
     They are rendered with the extra variables only, as no other variables exist while the inventory is read.
   - A wrong key or an unreachable server makes this source fail with the server's message. Ansible then goes on without
     its hosts and only warns, unless C(any_unparsed_is_failed) is set in the C([inventory]) section of C(ansible.cfg)
@@ -136,13 +139,13 @@ import hashlib
 import os
 import typing as t
 
-from ansible.errors import AnsibleParserError
+from ansible.errors import AnsibleError, AnsibleParserError
 from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
 
 from ansible_collections.cjj365.certctrl.plugins.module_utils._errors import NotFoundError, PermissionDeniedError
 from ansible_collections.cjj365.certctrl.plugins.module_utils._paths import MAX_PAGE_SIZE
 from ansible_collections.cjj365.certctrl.plugins.module_utils._resources import device_certificates, list_devices
-from ansible_collections.cjj365.certctrl.plugins.plugin_utils._client import client_from_plugin, translate_errors
+from ansible_collections.cjj365.certctrl.plugins.plugin_utils._client import CONNECTION_OPTIONS, client_from_plugin, plain, translate_errors, var_options
 from ansible_collections.cjj365.certctrl.plugins.plugin_utils._unsafe import make_unsafe
 
 CONFIG_NAMES = ("certctrl.yml", "certctrl.yaml")
@@ -160,8 +163,10 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
 
     def parse(self, inventory: t.Any, loader: t.Any, path: str, cache: bool = True) -> None:
         super().parse(inventory, loader, path, cache)
+        # Extra variables arrive as written ("{{ vault_key }}", !vault): template the ones the options read.
+        self._vars = {**(self._vars or {}), **var_options(self, self.templar, self._vars)}
         self._read_config_data(path)
-        connection = {name: self._templated(name) for name in ("api_url", "api_key", "ca_path")}
+        connection = {name: plain(self.get_option(name)) for name in CONNECTION_OPTIONS}
         query = self._query(connection)
         hit, data = self.get_cached_result(path, cache, query)
         if not hit:
@@ -171,13 +176,21 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
 
     # -- options -------------------------------------------------------------------------------
 
-    def _templated(self, name: str) -> t.Any:
-        """api_url, api_key and ca_path may be templates (vault, env lookups), rendered with the extra vars."""
-        value = self.get_option(name)
+    def set_options(self, task_keys: t.Any = None, var_options: t.Any = None, direct: t.Any = None) -> None:
+        """The connection options of the configuration file may be templates (vault, env lookups), rendered with the extra vars
+        before the options are type-checked (``timeout: "{{ t }}"`` is a number only once rendered)."""
+        if direct:
+            direct = {**direct, **{name: self._rendered(name, direct[name]) for name in CONNECTION_OPTIONS if name in direct}}
+        super().set_options(task_keys=task_keys, var_options=var_options, direct=direct)
+
+    def _rendered(self, name: str, value: t.Any) -> t.Any:
         if isinstance(value, str) and self.templar.is_template(value):
-            self.templar.available_variables = self._vars
-            value = self.templar.template(value)
-        return value
+            self.templar.available_variables = self._vars or {}
+            try:
+                value = self.templar.template(value)
+            except AnsibleError as exc:
+                raise AnsibleParserError(f"cert-ctrl devices inventory: option {name} could not be templated: {str(exc).splitlines()[0]}") from exc
+        return plain(value)
 
     def _query(self, connection: dict[str, t.Any]) -> dict[str, t.Any]:
         """What the cached data depends on. The key is represented by a short hash, never by itself."""
@@ -259,7 +272,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         certificates = data.get("certificates") or {}
         taken: dict[str, t.Any] = {}
         for raw in data.get("devices") or []:
-            device = make_unsafe(raw)  # a copy: the cached structure is never modified
+            device = make_unsafe(raw, trust_plain=True)  # a copy: the cached structure is never modified
             hostname = self._hostname(device)
             if hostname in taken:
                 unique = f"{hostname}_{device.get('id')}"
@@ -277,7 +290,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                 f"{prefix}platform": device.get("platform"),
             }
             if str(device.get("id")) in certificates:
-                hostvars[f"{prefix}certificates"] = make_unsafe(certificates[str(device.get("id"))])
+                hostvars[f"{prefix}certificates"] = make_unsafe(certificates[str(device.get("id"))], trust_plain=True)
             self._add_host(hostname, device, hostvars)
 
     def _add_host(self, hostname: str, device: dict[str, t.Any], hostvars: dict[str, t.Any]) -> None:

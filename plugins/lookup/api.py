@@ -72,6 +72,8 @@ notes:
   - "The connection options are taken, highest first, from the keyword arguments of the call, the variables C(certctrl_api_url),
     C(certctrl_api_key), C(certctrl_ca_path) ..., the environment variables E(CERTCTRL_API_URL), E(CERTCTRL_API_KEY), E(CERTCTRL_CA_PATH) ...,
     and the C([certctrl]) section of C(ansible.cfg). The API key is never read from C(ansible.cfg) and never shown, at any verbosity."
+  - "The C(certctrl_*) variables may be templates or vault-encrypted, for example C(certctrl_api_key: '{{ vault_certctrl_api_key }}'):
+    the lookup renders them with the play's variables, as a task would."
 seealso:
   - module: cjj365.certctrl.device_info
   - module: cjj365.certctrl.certificate_info
@@ -124,7 +126,7 @@ from ansible.plugins.lookup import LookupBase
 from ansible_collections.cjj365.certctrl.plugins.module_utils._client import CertCtrlClient
 from ansible_collections.cjj365.certctrl.plugins.module_utils._errors import CertCtrlError, NotFoundError, PermissionDeniedError
 from ansible_collections.cjj365.certctrl.plugins.module_utils._paths import ApiPath, read, resolve
-from ansible_collections.cjj365.certctrl.plugins.plugin_utils._client import client_from_plugin, display, translate_errors
+from ansible_collections.cjj365.certctrl.plugins.plugin_utils._client import client_from_plugin, display, plain_options, translate_errors, var_options
 from ansible_collections.cjj365.certctrl.plugins.plugin_utils._unsafe import make_unsafe
 
 _POLICY_BY_ERROR = ((NotFoundError, "on_missing"), (PermissionDeniedError, "on_denied"))
@@ -133,8 +135,9 @@ _POLICY_BY_ERROR = ((NotFoundError, "on_missing"), (PermissionDeniedError, "on_d
 class LookupModule(LookupBase):
     def run(self, terms: list[t.Any], variables: dict[str, t.Any] | None = None, **kwargs: t.Any) -> list[t.Any]:
         options = set(C.config.get_configuration_definitions("lookup", self._load_name) or ())
-        filters = {key: kwargs.pop(key) for key in list(kwargs) if key not in options}
-        self.set_options(var_options=variables, direct=kwargs)
+        filters = plain_options({key: kwargs.pop(key) for key in list(kwargs) if key not in options})
+        # The variables arrive as written ("{{ vault_key }}", !vault): template the ones the options read.
+        self.set_options(var_options=var_options(self, self._templar, variables), direct=plain_options(kwargs))
 
         method = str(self.get_option("method") or "GET").strip().upper()
         if method != "GET":

@@ -31,7 +31,8 @@ def fleet(fresh_emulator: Emulator, tmp_path: Path) -> dict[str, t.Any]:
     account = call(emu, "POST", "/acme-accounts", {"name": "fleet", "provider": "SELF_CA", "ca_id": 1})
     shop = call(emu, "POST", "/certificates", {"domain_name": "shop.example.com", "acct_id": account["id"], "action": "create", "sans": ["shop.example.com"]})
     for device in (1, 2):
-        call(emu, "POST", "/certificate-assign", {"certificate_id": shop["id"], "device_id": device})
+        public_id = call(emu, "GET", f"/devices/{device}")["device_public_id"]  # production requires it
+        call(emu, "POST", "/certificate-assign", {"certificate_id": shop["id"], "device_public_id": public_id})
     (braces_id,) = emu.admin.create_devices(1, name_prefix=BRACES, platform="Linux")
     inventory = tmp_path / "fleet.certctrl.yml"
     inventory.write_text(yaml.safe_dump({"plugin": "cjj365.certctrl.devices", "include_certificates": True}))

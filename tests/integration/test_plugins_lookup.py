@@ -27,7 +27,8 @@ def test_fleet_plan_with_the_lookup(fresh_emulator: Emulator, tmp_path: Path) ->
     blog = call(emu, "POST", "/certificates", {"domain_name": "blog.example.com", "acct_id": account["id"], "action": "create", "sans": ["blog.example.com"]})
     call(emu, "POST", f"/certificates/{shop['id']}/issues", {})
     for certificate, device in ((shop, 1), (shop, 2), (blog, 1)):
-        call(emu, "POST", "/certificate-assign", {"certificate_id": certificate["id"], "device_id": device})
+        public_id = call(emu, "GET", f"/devices/{device}")["device_public_id"]  # production requires it
+        call(emu, "POST", "/certificate-assign", {"certificate_id": certificate["id"], "device_public_id": public_id})
     emu.admin.reset()
 
     run = run_playbook(PLAYBOOKS / "lookup_fleet.yml", ansible_env(emu), tmp_path=tmp_path, extra_vars={"shop_domain": "shop.example.com"})

@@ -149,11 +149,37 @@ def test_retries_are_reported_as_warnings_without_the_key(emu, warnings):
     assert all(emu.token() not in w for w in warnings)
 
 
-def test_negative_retries_mean_one_attempt(emu, warnings):
+def test_negative_retries_are_an_error_naming_the_option(emu, warnings):
+    with pytest.raises(AnsibleError) as info:
+        client_from_plugin(plugin_for(emu, retries="-3"))
+    assert str(info.value) == "cert-ctrl: configuring the cert-ctrl client: retries must be 0 or more (0 sends each request once), got -3"
+    assert emu.admin.counters()["total"] == 0 and warnings == []
+
+
+def test_retries_zero_means_one_attempt(emu, warnings):
     emu.admin.add_fault(path=r"^/apiv1/me/devices$", method="GET", kind="status", status=503, retry_after=0, count=None)
-    client = client_from_plugin(plugin_for(emu, retries="-3"))
-    assert client.policy.retries == 0
+    client = client_from_plugin(plugin_for(emu, retries="0"))
     with pytest.raises(AnsibleError, match="HTTP 503"), translate_errors("listing devices"):
         client.get(DEVICES)
     assert emu.admin.counters()["by_route"][DEVICES_ROUTE] == 1
     assert warnings == []
+
+
+@pytest.mark.parametrize("value", [0, "0", -1, "nan"])
+def test_timeout_must_be_positive(emu, value):
+    with pytest.raises(AnsibleError, match=r"^cert-ctrl: configuring the cert-ctrl client: timeout must be a positive number of seconds"):
+        client_from_plugin(plugin_for(emu, timeout=value))
+
+
+def test_vault_values_are_decrypted_for_the_client(emu):
+    from ansible.parsing.vault import EncryptedString, VaultLib, VaultSecret, VaultSecretsContext
+
+    secret = VaultSecret(b"unit-password")
+    try:
+        VaultSecretsContext.initialize(VaultSecretsContext(secrets=[("default", secret)]))
+    except Exception:  # already initialized in this process
+        VaultSecretsContext.current().secrets = [("default", secret)]
+    cipher = VaultLib([("default", secret)]).encrypt(emu.token("readonly")).decode()
+    client = client_from_plugin(plugin_for(emu, api_key=EncryptedString(ciphertext=cipher)))
+    assert client.get(DEVICES + "/1")["name"] == "web1"
+    assert emu.admin.requests()[-1]["key"] == "readonly"
