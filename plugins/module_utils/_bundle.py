@@ -39,8 +39,20 @@ _DRIVE = re.compile(r"^[A-Za-z]:")
 _SUFFIX = "; nothing was changed"
 
 
+class CorruptBundleError(CertCtrlError):
+    """The download is empty, truncated or corrupt (not hostile): downloading it again may help."""
+
+
+# The bundle zip's answer carries the PKCS#12 password in this header (DESIGN.md, device bundle zip).
+PASSWORD_HEADER = "X-Export-Password"
+
+
 def _rejected(reason: str) -> CertCtrlError:
     return CertCtrlError(f"bundle rejected: {reason}{_SUFFIX}")
+
+
+def _corrupt(reason: str) -> CorruptBundleError:
+    return CorruptBundleError(f"bundle rejected: {reason}{_SUFFIX}")
 
 
 @dataclass
@@ -101,15 +113,15 @@ def parse_bundle(data: bytes, *, max_entry_bytes: int = MiB, max_total_bytes: in
     duplicates) although only KNOWN_ENTRIES are decompressed; a bundle with any such entry is refused whole.
     """
     if not data:
-        raise _rejected("the download is empty")
+        raise _corrupt("the download is empty")
     try:
         zf = zipfile.ZipFile(io.BytesIO(data))
     except zipfile.BadZipFile as exc:
         if data[:4] == b"PK\x03\x04":
-            raise _rejected(f"the download is a truncated zip ({exc}; {len(data)} bytes)") from None
-        raise _rejected(f"the download is not a zip file ({exc}; {_describe_start(data)})") from None
+            raise _corrupt(f"the download is a truncated zip ({exc}; {len(data)} bytes)") from None
+        raise _corrupt(f"the download is not a zip file ({exc}; {_describe_start(data)})") from None
     except (OSError, ValueError, EOFError) as exc:
-        raise _rejected(f"the download is not a readable zip file ({exc})") from None
+        raise _corrupt(f"the download is not a readable zip file ({exc})") from None
     with zf:
         infos = zf.infolist()
         if len(infos) > max_entries:
@@ -144,7 +156,7 @@ def parse_bundle(data: bytes, *, max_entry_bytes: int = MiB, max_total_bytes: in
             except CertCtrlError:
                 raise
             except (zipfile.BadZipFile, zlib.error, EOFError, OSError, RuntimeError, NotImplementedError, ValueError) as exc:
-                raise _rejected(f"entry {info.filename!r} is corrupt, truncated or larger than it declares ({exc})") from None
+                raise _corrupt(f"entry {info.filename!r} is corrupt, truncated or larger than it declares ({exc})") from None
             total += len(entries[info.filename])
             if total > max_total_bytes:
                 raise _rejected(f"the entries we read exceed the {max_total_bytes} byte total limit")
@@ -227,6 +239,15 @@ def _validity(cert: t.Any, now: datetime.datetime, what: str) -> None:
         raise _rejected(f"{what} ({cert.subject.rfc4514_string()}) is not valid yet: not_before {cert.not_valid_before_utc.isoformat()}")
     if now >= cert.not_valid_after_utc:
         raise _rejected(f"{what} ({cert.subject.rfc4514_string()}) has expired: not_after {cert.not_valid_after_utc.isoformat()}")
+
+
+def expected_names(record: dict[str, t.Any]) -> list[str]:
+    """The names a certificate record asks for (domain name, then SANs), each once, case-insensitively."""
+    names: list[str] = []
+    for name in [record.get("domain_name"), *(record.get("sans") or [])]:
+        if name and name.lower() not in (n.lower() for n in names):
+            names.append(name)
+    return names
 
 
 def validate(bundle: Bundle, *, expected_names: list[str], expected_fingerprint: str | None, now: datetime.datetime | None = None) -> list[str]:
@@ -346,8 +367,11 @@ __all__ = [
     "DEFAULT_OUTPUT_FILES",
     "KNOWN_ENTRIES",
     "OUTPUT_FILES",
+    "PASSWORD_HEADER",
     "REQUIRED_ENTRIES",
     "Bundle",
+    "CorruptBundleError",
+    "expected_names",
     "name_covered",
     "normalize_fingerprint",
     "parse_bundle",

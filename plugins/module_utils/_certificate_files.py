@@ -3,26 +3,33 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 
 # PRIVATE to the cjj365.certctrl collection: no compatibility promise for other users.
-# The certificate_files module's job, on the managed host: replace a certificate's files as one transaction
+# The certificate_files module's job, on the managed host: replace certificates' files as one transaction
 # (every new file staged next to its destination with its final owner, group, mode and SELinux context, the
-# replaced files hard-linked into a backup, then all renamed; a failure puts back what was already renamed),
-# and put a backup back. Standard library only. Key material never enters a result, a diff or a message.
+# replaced files hard-linked into a backup, then all renamed, and each directory's manifest written LAST;
+# a failure puts back what was already renamed), sweep what a killed run left, and put a backup back.
+# Each directory is locked (flock) while it is changed, so a sweep never takes a live swap's files.
+# Standard library only. Key material never enters a result, a diff or a message.
 
 from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import datetime
+import fcntl
 import grp
 import hashlib
 import os
 import pwd
 import shutil
+import signal
 import stat
 import tempfile
 import typing as t
 
-from ansible_collections.cjj365.certctrl.plugins.module_utils._pem import DERError, certificates_der, leaf_summary, sha256_fingerprint
+from ansible_collections.cjj365.certctrl.plugins.module_utils._deployed import attributes, sha256_file, staging_dirs, stale_files
+from ansible_collections.cjj365.certctrl.plugins.module_utils._manifest import TEMP_SUFFIX, fsync_dir, manifest_path, write_manifest
+from ansible_collections.cjj365.certctrl.plugins.module_utils._pem import leaf_summary
 
 if t.TYPE_CHECKING:
     from ansible.module_utils.basic import AnsibleModule
@@ -31,6 +38,8 @@ BACKUP_DIR = ".certctrl-backup"
 # Files whose content is secret: their content is never read into a diff, their lines say so.
 SECRET_SUFFIXES = (".key", ".pfx", ".p12")
 MAX_BYTES = 16 * 1024 * 1024
+# Test hook of the kill drill (tests/integration): SIGKILL the module after this many renames of a swap.
+KILL_HOOK = "CERTCTRL_TEST_KILL_AFTER_RENAME"
 
 
 class FilesError(Exception):
@@ -47,12 +56,7 @@ def _shows_leaf(path: str) -> bool:
     return not _is_secret(path) and not os.path.basename(path).startswith("chain")
 
 
-def _sha256(path: str) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(65536), b""):
-            digest.update(block)
-    return digest.hexdigest()
+_sha256 = sha256_file
 
 
 def _owner_group(st: os.stat_result) -> str:
@@ -82,17 +86,31 @@ def _certificate_line(summary: dict[str, t.Any] | None) -> str:
     return "certificate: " + ", ".join(parts)
 
 
-def _fsync_dir(path: str) -> None:
+_fsync_dir = fsync_dir
+
+
+@contextlib.contextmanager
+def locked(directories: t.Iterable[str]) -> t.Iterator[None]:
+    """Hold an exclusive flock on each existing directory (sorted, so two runs never deadlock); released on exit or death."""
+    fds = []
     try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
+        for directory in sorted(set(directories)):
+            if not os.path.isdir(directory):
+                continue
+            fd = os.open(directory, os.O_RDONLY)
+            fds.append(fd)
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
     finally:
-        os.close(fd)
+        for fd in fds:
+            os.close(fd)
+
+
+def _kill_point(count: int) -> None:
+    """The kill drill: die like an OOM kill or a lost session right after ``count`` renames."""
+    wanted = os.environ.get(KILL_HOOK)
+    if wanted is not None and wanted.strip() == str(count):
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 class CertificateFiles:
@@ -105,9 +123,12 @@ class CertificateFiles:
         self.backup: bool = p["backup"]
         self.keep_backups: int = max(1, p["keep_backups"])
         self.directory = {"mode": p["directory_mode"], "owner": p["directory_owner"], "group": p["directory_group"]}
+        # Per directory: its attributes and the manifest to write last (O(directories)).
+        self.directories: dict[str, dict[str, t.Any]] = {os.path.abspath(d["path"]): d for d in p.get("directories") or []}
         self.certificate: dict[str, t.Any] | None = p["certificate"]
         self.stamp = datetime.datetime.now().strftime("%Y%m%dT%H%M%S.%f")
         self._backup_dirs: dict[str, str] = {}
+        self._renames = 0
 
     # -- planning ---------------------------------------------------------------------------------
 
@@ -146,6 +167,8 @@ class CertificateFiles:
             content = self._new_content(item)
             if item["state"] == "absent":
                 action = "removed" if exists else "absent"
+            elif content is None and exists and item.get("keep"):
+                action = "unchanged"  # only its owner, group, mode and context are kept right
             elif content is None:
                 if not self.module.check_mode:
                     raise FilesError(f"{path}: src or content is required outside check mode; nothing was changed")
@@ -185,8 +208,15 @@ class CertificateFiles:
             changed = self.module.set_context_if_different(target, context, changed)
         return changed
 
+    def _directory_attributes(self, path: str) -> dict[str, t.Any]:
+        listed = self.directories.get(path)
+        if listed is None:
+            return self.directory
+        return {"mode": listed.get("mode"), "owner": listed.get("owner"), "group": listed.get("group")}
+
     def _ensure_directory(self, path: str) -> bool:
         """Create missing parents (with the directory attributes); apply them to the immediate parent."""
+        attrs = self._directory_attributes(path)
         missing = []
         current = path
         while not os.path.isdir(current):
@@ -196,9 +226,17 @@ class CertificateFiles:
             current = os.path.dirname(current)
         for directory in reversed(missing):
             os.mkdir(directory, 0o700)
-            self._apply(directory, mode=self.directory["mode"] or 0o750, owner=self.directory["owner"], group=self.directory["group"], context=None, like=None)
-        changed = self._apply(path, context=None, like=None, **self.directory) if not missing else False
+            self._apply(directory, mode=attrs["mode"] or 0o750, owner=attrs["owner"], group=attrs["group"], context=None, like=None)
+        changed = self._apply(path, context=None, like=None, **attrs) if not missing else False
         return bool(missing) or changed
+
+    def directory_attributes(self) -> bool:
+        """Owner, group and mode of every listed directory that exists (check mode aware): drift is corrected on every run."""
+        changed = False
+        for path in self.directories:
+            if os.path.isdir(path) and not os.path.islink(path):
+                changed = self._apply(path, context=None, like=None, **self._directory_attributes(path)) or changed
+        return changed
 
     # -- the transaction --------------------------------------------------------------------------
 
@@ -235,10 +273,14 @@ class CertificateFiles:
             context = self._context(item["path"], item["exists"], item.get("setype"))
             like = item["path"] if item["exists"] else None
             self._apply(temp, mode=item.get("mode"), owner=item.get("owner"), group=item.get("group"), context=context, like=like)
-        except Exception:
+        except BaseException:  # fail_json (SystemExit) of a bad mode or owner too: never leave a staged key behind
             os.unlink(temp)
             raise
         return temp
+
+    def _renamed(self) -> None:
+        self._renames += 1
+        _kill_point(self._renames)
 
     def _undo(self, done: list[dict[str, t.Any]]) -> list[str]:
         """Put the files already renamed or removed back; the paths that could not be are returned."""
@@ -268,19 +310,24 @@ class CertificateFiles:
                 for item in writes + removals:
                     if item["exists"]:
                         item["backup"] = self._keep(item["path"])
+            _kill_point(0)
             for item in writes:
                 os.replace(temps.pop(item["path"]), item["path"])
                 done.append(item)
+                self._renamed()
             for item in removals:
                 os.unlink(item["path"])
                 done.append(item)
-        except (OSError, FilesError) as exc:
+                self._renamed()
+        except BaseException as exc:
             for temp in temps.values():
                 try:
                     os.unlink(temp)
                 except OSError:
                     pass
             failed = self._undo(done)
+            if not isinstance(exc, (OSError, FilesError)):
+                raise  # fail_json already reported it; the staged files are gone and the renamed ones put back
             what = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
             where = f" ({exc.filename})" if isinstance(exc, OSError) and exc.filename else ""
             msg = f"replacing the certificate files failed: {what}{where}"
@@ -290,6 +337,44 @@ class CertificateFiles:
         for directory in {os.path.dirname(i["path"]) for i in done}:
             _fsync_dir(directory)
         self._prune()
+
+    def write_manifests(self, planned: list[dict[str, t.Any]]) -> list[str]:
+        """Each listed directory's manifest, written last and atomically, describing its files as they are now."""
+        written = []
+        for directory, listed in self.directories.items():
+            manifest = listed.get("manifest")
+            if not manifest or not os.path.isdir(directory):
+                continue
+            files = {}
+            for item in planned:
+                if os.path.dirname(item["path"]) != directory or item["action"] in ("removed", "absent") or not os.path.isfile(item["path"]):
+                    continue
+                files[item["path"]] = {"sha256": _sha256(item["path"]), **attributes(os.stat(item["path"]))}
+            write_manifest(manifest_path(directory), {**manifest, "files": files})
+            written.append(manifest_path(directory))
+        return written
+
+    def sweep(self) -> list[str]:
+        """Temporary files a killed swap or restore left in the listed directories (the caller holds their locks)."""
+        swept = []
+        for directory in self.directories:
+            for path in stale_files(directory):
+                if not self.module.check_mode:
+                    try:
+                        os.unlink(path)
+                    except FileNotFoundError:
+                        continue
+                swept.append(path)
+        return swept
+
+    def remove_staging(self, paths: list[str]) -> list[str]:
+        """Private staging directories an older role version left (only those that still look like one)."""
+        known = set(staging_dirs())
+        removed = [p for p in paths if p in known]
+        if not self.module.check_mode:
+            for path in removed:
+                shutil.rmtree(path, ignore_errors=True)
+        return removed
 
     def attributes(self, planned: list[dict[str, t.Any]]) -> bool:
         """Owner, group, mode and SELinux type of the files whose content stays (check mode aware)."""
@@ -386,64 +471,30 @@ def restore(module: AnsibleModule) -> dict[str, t.Any]:
 def deploy(module: AnsibleModule) -> dict[str, t.Any]:
     """state=present: the module's result."""
     job = CertificateFiles(module)
-    planned = job.plan()
-    content_changed = any(i["action"] in ("created", "replaced", "removed") for i in planned)
-    diff = job.diff(planned) if module._diff else None
-    if content_changed and not module.check_mode:
-        job.transact(planned)
-    attributes_changed = job.attributes(planned)
+    with locked([*job.directories, *(os.path.dirname(os.path.abspath(f["path"])) for f in job.files)]):
+        swept = job.sweep() if module.params["sweep"] else []
+        planned = job.plan()
+        content_changed = any(i["action"] in ("created", "replaced", "removed") for i in planned)
+        diff = job.diff(planned) if module._diff else None
+        if content_changed and not module.check_mode:
+            job.transact(planned)
+        attributes_changed = job.attributes(planned)
+        attributes_changed = job.directory_attributes() or attributes_changed
+        manifests = [] if module.check_mode else job.write_manifests(planned)
+    staging = job.remove_staging(module.params["staging"] or [])
     result: dict[str, t.Any] = {
-        "changed": content_changed or attributes_changed,
+        "changed": content_changed or attributes_changed or bool(swept or staging or manifests),
         "content_changed": content_changed,
         "files": [
             {"path": i["path"], "action": i["action"], "changed": i["action"] not in ("unchanged", "absent"), "existed": i["exists"], "backup": i.get("backup")}
             for i in planned
         ],
+        "manifests": manifests,
+        "swept": swept + staging,
     }
     if diff is not None:
         result["diff"] = diff
     return result
 
 
-__all__ = ["BACKUP_DIR", "CertificateFiles", "FilesError", "deploy", "restore", "restore_file"]
-
-
-def _name(lookup: t.Callable[[int], t.Any], ident: int) -> str:
-    try:
-        return lookup(ident)[0]
-    except KeyError:  # an id without a name (a deleted user) is reported as the number
-        return str(ident)
-
-
-def describe_files(paths: list[str], fingerprint_file: str | None) -> dict[str, t.Any]:
-    """What the deploy role needs to know of a certificate's files on the host, in one module run: each file's type,
-    mode, owner and group, and the SHA-256 fingerprint of the first certificate in ``fingerprint_file`` ('' when it is
-    missing or holds none). The files are described as they are (a link as a link); the fingerprint file is read
-    through a link, as the certificate a service loads is. Only certificate blocks are decoded, never a key."""
-    files = []
-    for path in paths:
-        try:
-            st = os.lstat(path)
-        except FileNotFoundError:
-            files.append({"path": path, "exists": False})
-            continue
-        files.append(
-            {
-                "path": path,
-                "exists": True,
-                "regular": stat.S_ISREG(st.st_mode),
-                "mode": format(stat.S_IMODE(st.st_mode), "04o"),
-                "owner": _name(pwd.getpwuid, st.st_uid),
-                "group": _name(grp.getgrgid, st.st_gid),
-            }
-        )
-    fingerprint = ""
-    if fingerprint_file and os.path.isfile(fingerprint_file):
-        with open(fingerprint_file, "rb") as handle:
-            data = handle.read(MAX_BYTES)
-        try:
-            ders = certificates_der(data)
-        except DERError:
-            ders = []
-        fingerprint = sha256_fingerprint(ders[0]) if ders else ""
-    return {"files": files, "fingerprint": fingerprint}
+__all__ = ["BACKUP_DIR", "KILL_HOOK", "TEMP_SUFFIX", "CertificateFiles", "FilesError", "deploy", "locked", "restore", "restore_file"]

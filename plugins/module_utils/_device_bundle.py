@@ -13,12 +13,17 @@ import tempfile
 import typing as t
 
 from ansible_collections.cjj365.certctrl.plugins.module_utils import _resources as api
-from ansible_collections.cjj365.certctrl.plugins.module_utils._bundle import normalize_fingerprint, parse_bundle, render, validate
+from ansible_collections.cjj365.certctrl.plugins.module_utils._bundle import (
+    PASSWORD_HEADER,
+    expected_names,
+    normalize_fingerprint,
+    parse_bundle,
+    render,
+    validate,
+)
 from ansible_collections.cjj365.certctrl.plugins.module_utils._client import CertCtrlClient
 from ansible_collections.cjj365.certctrl.plugins.module_utils._errors import CertCtrlError
 from ansible_collections.cjj365.certctrl.plugins.module_utils._x509 import describe_pem
-
-PASSWORD_HEADER = "x-export-password"
 
 
 def _device_id(client: CertCtrlClient, device_id: int | None, device_public_id: str | None) -> int:
@@ -28,18 +33,6 @@ def _device_id(client: CertCtrlClient, device_id: int | None, device_public_id: 
     if device is None:
         raise CertCtrlError(f"no device with public id {device_public_id!r} is visible to this API key", device_public_id=device_public_id)
     return int(device["id"])
-
-
-def _expected_names(record: dict[str, t.Any]) -> list[str]:
-    names: list[str] = []
-    for name in [record.get("domain_name"), *(record.get("sans") or [])]:
-        if name and name.lower() not in (n.lower() for n in names):
-            names.append(name)
-    return names
-
-
-def _header(headers: dict[str, str], name: str) -> str | None:
-    return next((v for k, v in headers.items() if k.lower() == name), None)
 
 
 def write_files(dest: str, contents: dict[str, bytes], *, stale: t.Iterable[str] = ()) -> dict[str, str]:
@@ -104,7 +97,7 @@ def sync_device_bundle(
     if "bundle.pfx" in files and not pfx_password:
         raise CertCtrlError("files contains bundle.pfx: set pfx_password, the password to protect the PKCS#12 file with")
     did = _device_id(client, device_id, device_public_id)
-    record = api.device_certificate(client, did, certificate_id)
+    record = api.device_certificate(client, did, certificate_id, detail=True)
     if record is None:
         raise CertCtrlError(
             f"GET /apiv1/me/devices/{did}/certificates/{certificate_id} answered HTTP 404: certificate {certificate_id} is not assigned to"
@@ -144,10 +137,8 @@ def sync_device_bundle(
         raise
     result["downloaded"] = True
     bundle = parse_bundle(download.content)
-    result["checks"] = validate(bundle, expected_names=_expected_names(record), expected_fingerprint=current["sha256_fingerprint"])
-    rendered = render(
-        bundle, files, pfx_password=pfx_password, bundle_password=_header(download.headers, PASSWORD_HEADER), friendly_name=certificate["domain_name"]
-    )
+    result["checks"] = validate(bundle, expected_names=expected_names(record), expected_fingerprint=current["sha256_fingerprint"])
+    rendered = render(bundle, files, pfx_password=pfx_password, bundle_password=download.headers.get(PASSWORD_HEADER), friendly_name=certificate["domain_name"])
     result["files"] = write_files(dest, rendered, stale=files)
     return result
 

@@ -39,6 +39,33 @@ def fetch(host: str, port: int, *, server_name: str | None, timeout: float) -> d
         raise EndpointError(f"{host}:{port} presented an unreadable certificate: {exc}") from None
 
 
+def wait_for(
+    host: str,
+    port: int,
+    *,
+    accept: t.Callable[[dict[str, t.Any]], bool],
+    server_name: str | None = None,
+    timeout: float = 10.0,
+    wait_timeout: float = 0.0,
+    interval: float = 0.5,
+) -> tuple[dict[str, t.Any] | None, EndpointError | None, int]:
+    """Poll until the served certificate satisfies ``accept`` or ``wait_timeout`` passed (at least one handshake).
+
+    Returns (the last certificate served or None, the last handshake error or None, the number of handshakes).
+    """
+    deadline = time.monotonic() + max(0.0, wait_timeout)
+    attempts = 0
+    while True:
+        attempts += 1
+        try:
+            served, error = fetch(host, port, server_name=server_name, timeout=timeout), None
+        except EndpointError as exc:
+            served, error = None, exc
+        if (served is not None and accept(served)) or time.monotonic() + interval > deadline:
+            return served, error, attempts
+        time.sleep(interval)
+
+
 def served_certificate(
     host: str,
     port: int,
@@ -51,19 +78,15 @@ def served_certificate(
 ) -> dict[str, t.Any]:
     """The module's result. With ``expect_fingerprint``, polls until it is served or ``wait_timeout`` passed."""
     expected = normalize_fingerprint(expect_fingerprint)
-    deadline = time.monotonic() + max(0.0, wait_timeout)
-    attempts = 0
-    while True:
-        attempts += 1
-        try:
-            served = fetch(host, port, server_name=server_name, timeout=timeout)
-            error = None
-        except EndpointError as exc:
-            served, error = None, exc
-        done = served is not None and (not expected or normalize_fingerprint(served["sha256_fingerprint"]) == expected)
-        if done or time.monotonic() + interval > deadline:
-            break
-        time.sleep(interval)
+    served, error, attempts = wait_for(
+        host,
+        port,
+        accept=lambda cert: not expected or normalize_fingerprint(cert["sha256_fingerprint"]) == expected,
+        server_name=server_name,
+        timeout=timeout,
+        wait_timeout=wait_timeout,
+        interval=interval,
+    )
     if served is None:
         raise EndpointError(f"{error} (after {attempts} attempt{'s' if attempts > 1 else ''})")
     result: dict[str, t.Any] = {"changed": False, "endpoint": f"{host}:{port}", "server_name": server_name, "certificate": served, "attempts": attempts}
@@ -72,4 +95,12 @@ def served_certificate(
     return result
 
 
-__all__ = ["EndpointError", "fetch", "served_certificate"]
+def mismatch_message(result: dict[str, t.Any], expected: str) -> str:
+    """Why a served_certificate() result with ``matches`` false is wrong, in words."""
+    where = result["endpoint"] + (f"/{result['server_name']}" if result.get("server_name") else "")
+    tries = f"{result['attempts']} attempt{'s' if result['attempts'] != 1 else ''}"
+    served = result["certificate"]
+    return f"{where} serves serial {served['serial']} ({served['sha256_fingerprint']}), not the expected {expected} (after {tries})"
+
+
+__all__ = ["EndpointError", "fetch", "mismatch_message", "served_certificate", "wait_for"]

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 module: certificate_files
-short_description: Replace a certificate's files on a host as one transaction, with backup and restore
+short_description: Replace certificates' files on a host as one transaction, with backup, manifest and restore
 version_added: 0.1.0
 author: cjj365.certctrl contributors (@cjj365)
 description:
@@ -18,10 +18,15 @@ description:
     (C(.certctrl-backup/<timestamp>/) next to them, mode V(0700)), and all temporary files are renamed over their
     destinations. When one step fails, the files already renamed are put back and the module fails; nothing is left half-replaced.
   - Files whose content is already right are not rewritten; only their owner, group, mode and SELinux type are corrected.
+  - With O(directories), each directory gets its owner, group and mode on every run, and its manifest
+    (C(.certctrl-manifest.json), the SHA-256, mode, owner and group of each of its files) is written after every file is
+    in place, atomically. A swap killed half-way leaves a manifest that does not match the files, which the next run of
+    the C(cjj365.certctrl.deploy) role sees and repairs.
+  - Each directory is locked (C(flock)) while it is changed; with O(sweep), temporary files a killed run left there are removed.
   - With O(state=restored) it undoes an earlier run. Given that run's RV(files) as O(restore_from), it puts each backup
     back and removes the files that did not exist before.
-  - This is the host side of the C(cjj365.certctrl.deploy) role, which fetches and validates the bundle on the controller
-    with M(cjj365.certctrl.device_bundle), copies the files into a private temporary directory on the host and names them in O(files[].src).
+  - This is the host side of M(cjj365.certctrl.deploy_certificates) (the C(cjj365.certctrl.deploy) role), which fetches
+    and validates the bundle on the controller and passes the files in O(files[].content), never through a file.
   - Needs nothing but Python on the host. It does not talk to the cert-ctrl API and is therefore not part of the
     C(cjj365.certctrl.certctrl) action group.
 extends_documentation_fragment:
@@ -65,6 +70,12 @@ options:
           - The new content, base64-encoded (as M(ansible.builtin.slurp) returns it). Never logged or returned.
           - Prefer O(files[].src) for private keys, so the key is not part of the task's arguments.
         type: str
+      keep:
+        description:
+          - With no O(files[].src) or O(files[].content), an existing file keeps its content and only gets its owner, group,
+            mode and SELinux type; a missing one is an error (outside check mode).
+        type: bool
+        default: false
       state:
         description:
           - V(absent) removes the file (after backing it up) as part of the transaction, for example a C(chain.pem)
@@ -106,6 +117,46 @@ options:
       - How many backup directories to keep per directory; older ones are removed. At least one (this run's) is kept.
     type: int
     default: 5
+  directories:
+    description:
+      - Directories of the transaction, each with its attributes and the manifest to write. Directories not listed get
+        O(directory_mode), O(directory_owner) and O(directory_group).
+    type: list
+    elements: dict
+    suboptions:
+      path:
+        description: Absolute path of the directory.
+        type: path
+        required: true
+      mode:
+        description: Mode, set on every run (created with it when missing).
+        type: raw
+      owner:
+        description: Owner, set on every run.
+        type: str
+      group:
+        description: Group, set on every run.
+        type: str
+      manifest:
+        description:
+          - The manifest to write last, atomically, as C(<path>/.certctrl-manifest.json) (mode V(0600)) - C(certificate_id),
+            C(domain_name), C(serial), C(sha256_fingerprint), C(reload_pending). The module adds each of the directory's
+            files from O(files) as it is on disk at the end (C(sha256), C(mode), C(owner), C(group)).
+          - Omitted, the manifest is left as it is.
+        type: dict
+  sweep:
+    description:
+      - Remove the temporary files (C(.*.certctrl-tmp), C(.*.certctrl-restore)) a killed run left in O(directories),
+        while holding the directory's lock, so a swap that is still running is never touched.
+    type: bool
+    default: false
+  staging:
+    description:
+      - Private staging directories an older version of the role left in the host's temporary directory (C(certctrl-*),
+        mode V(0700), owned by the user, only bundle files, older than an hour), as RV(cjj365.certctrl.certificate_files_info#module:staging)
+        reports them. Removed when they still look like one.
+    type: list
+    elements: path
   directory_mode:
     description:
       - Mode of the directories holding the files. Missing directories are created with it (V(0750) when unset);
@@ -168,6 +219,18 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+manifests:
+  description: The manifests written, one per O(directories) entry with a C(manifest).
+  returned: when O(state=present)
+  type: list
+  elements: str
+  sample: [/etc/certctrl/certs/www.example.com/.certctrl-manifest.json]
+swept:
+  description: Temporary files and old staging directories removed (O(sweep), O(staging)).
+  returned: when O(state=present)
+  type: list
+  elements: str
+  sample: [/etc/certctrl/certs/www.example.com/.private.key.x1y2z3.certctrl-tmp]
 content_changed:
   description: Whether a file was created, replaced, removed (or restored). Attribute-only corrections do not count.
   returned: success
@@ -215,17 +278,28 @@ def main() -> None:
         "path": {"type": "path", "required": True},
         "src": {"type": "path"},
         "content": {"type": "str", "no_log": True},
+        "keep": {"type": "bool", "default": False},
         "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
         "owner": {"type": "str"},
         "group": {"type": "str"},
         "mode": {"type": "raw"},
         "setype": {"type": "str"},
     }
+    directory_spec = {
+        "path": {"type": "path", "required": True},
+        "mode": {"type": "raw"},
+        "owner": {"type": "str"},
+        "group": {"type": "str"},
+        "manifest": {"type": "dict"},
+    }
     module = AnsibleModule(
         argument_spec={
             "state": {"type": "str", "choices": ["present", "restored"], "default": "present"},
             "files": {"type": "list", "elements": "dict", "options": file_spec, "mutually_exclusive": [("src", "content")]},
             "restore_from": {"type": "list", "elements": "dict"},
+            "directories": {"type": "list", "elements": "dict", "options": directory_spec},
+            "sweep": {"type": "bool", "default": False},
+            "staging": {"type": "list", "elements": "path"},
             "backup": {"type": "bool", "default": True},
             "keep_backups": {"type": "int", "default": 5},
             "directory_mode": {"type": "raw"},

@@ -47,6 +47,13 @@ options:
         V(0) makes one attempt.
     type: float
     default: 0
+  require_match:
+    description:
+      - With O(expect_fingerprint), fail when the endpoint still does not serve it after polling. The message names the
+        endpoint, the serial it serves and the number of attempts.
+      - By default the module does not fail on a mismatch; RV(matches) tells.
+    type: bool
+    default: false
 """
 
 EXAMPLES = r"""
@@ -65,8 +72,7 @@ EXAMPLES = r"""
     server_name: www.example.com
     expect_fingerprint: "{{ bundle.x509.sha256_fingerprint }}"
     wait_timeout: 15
-  register: served
-  failed_when: not served.matches
+    require_match: true
 """
 
 RETURN = r"""
@@ -115,7 +121,7 @@ attempts:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.cjj365.certctrl.plugins.module_utils._served_certificate import EndpointError, served_certificate
+from ansible_collections.cjj365.certctrl.plugins.module_utils._served_certificate import EndpointError, mismatch_message, served_certificate
 
 
 def main() -> None:
@@ -127,16 +133,21 @@ def main() -> None:
             "timeout": {"type": "float", "default": 10},
             "expect_fingerprint": {"type": "str"},
             "wait_timeout": {"type": "float", "default": 0},
+            "require_match": {"type": "bool", "default": False},
         },
         supports_check_mode=True,
     )
     p = module.params
+    if p["require_match"] and not p["expect_fingerprint"]:
+        module.fail_json(msg="require_match needs expect_fingerprint: the fingerprint the endpoint must serve")
     try:
         result = served_certificate(
             p["host"], p["port"], server_name=p["server_name"], timeout=p["timeout"], expect_fingerprint=p["expect_fingerprint"], wait_timeout=p["wait_timeout"]
         )
     except EndpointError as exc:
         module.fail_json(msg=str(exc))
+    if p["require_match"] and not result["matches"]:
+        module.fail_json(msg=mismatch_message(result, p["expect_fingerprint"]), **result)
     module.exit_json(**result)
 
 

@@ -43,8 +43,9 @@ class Api(UserClient):
         if issue:
             assert self.call("POST", f"/certificates/{record['id']}/issues", {})["status"] == "SUCCESS"
         if device_id is not None:
-            self.call("POST", "/certificate-assign", {"certificate_id": record["id"], "device_id": device_id})
-        return self.call("GET", f"/certificates/{record['id']}")
+            public_id = self.call("GET", f"/devices/{device_id}")["device_public_id"]  # production keys assign on it
+            self.call("POST", "/certificate-assign", {"certificate_id": record["id"], "device_public_id": public_id})
+        return self.call("GET", f"/certificates/{record['id']}", params={"detail": "most"})  # production sends cert only so
 
     def acct_id(self) -> int:
         if not hasattr(self, "_acct_id"):
