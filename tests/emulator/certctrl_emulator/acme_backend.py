@@ -4,11 +4,15 @@ Used instead of the simulated "Emulated ACME" CA when the emulator runs with ``-
 (typically pebble, see pebble.py). Imported only then, so the default emulator starts without ``acme``.
 """
 
+from __future__ import annotations
+
 import base64
 import socket
 import threading
 import time
+from collections.abc import Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Callable, TypeVar
 
 import josepy as jose
 from acme import challenges, messages
@@ -17,7 +21,10 @@ from acme import errors as acme_errors
 from cryptography.hazmat.primitives import serialization
 
 from . import pki
-from .store import now_ms
+from .store import Row, Store, now_ms
+
+T = TypeVar("T")
+Stop = Callable[[], bool]
 
 ORDER_TIMEOUT = 120.0  # seconds for a whole order (validation + finalization)
 NETWORK_TIMEOUT = 30
@@ -36,7 +43,7 @@ class Aborted(Exception):
 
 
 class _ChallengeHandler(BaseHTTPRequestHandler):
-    def do_GET(self):
+    def do_GET(self) -> None:
         body = self.server.responder.lookup(self.path)
         if body is None:
             self.send_error(404)
@@ -48,7 +55,7 @@ class _ChallengeHandler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
-    def log_message(self, fmt, *args):
+    def log_message(self, fmt: str, *args: Any) -> None:
         pass
 
 
@@ -64,34 +71,34 @@ class _ResponderServer6(_ResponderServer):
 class Responder:
     """HTTP-01 responder: serves ``/.well-known/acme-challenge/<token>`` for the challenges of running orders."""
 
-    def __init__(self, host, port):
+    def __init__(self, host: str, port: int) -> None:
         self.lock = threading.Lock()
-        self.tokens = {}
+        self.tokens: dict[str, str] = {}
         self.server = (_ResponderServer6 if ":" in host else _ResponderServer)((host, port), _ChallengeHandler)
         self.server.responder = self
         self.port = self.server.server_address[1]
         self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
         self.thread.start()
 
-    def lookup(self, path):
+    def lookup(self, path: str) -> str | None:
         with self.lock:
             return self.tokens.get(path)
 
-    def add(self, path, key_authorization):
+    def add(self, path: str, key_authorization: str) -> None:
         with self.lock:
             self.tokens[path] = key_authorization
 
-    def remove(self, path):
+    def remove(self, path: str) -> None:
         with self.lock:
             self.tokens.pop(path, None)
 
-    def close(self):
+    def close(self) -> None:
         self.server.shutdown()
         self.server.server_close()
         self.thread.join(timeout=5)
 
 
-def problem(err):
+def problem(err: messages.Error) -> str:
     """``<type>: <detail>`` of an ACME problem document (messages.Error)."""
     typ = err.typ or PREFIX + "serverInternal"
     detail = err.detail or err.title or err.description or "no detail"
@@ -101,35 +108,35 @@ def problem(err):
 
 
 class AcmeBackend:
-    def __init__(self, store, directory, ca_file=None, http_port=5002, http_host="127.0.0.1"):
+    def __init__(self, store: Store, directory: str, ca_file: str | None = None, http_port: int = 5002, http_host: str = "127.0.0.1") -> None:
         self.store = store
         self.directory_url = directory
         self.ca_file = ca_file
         self.responder = Responder(http_host, http_port)
         self.reg_lock = threading.Lock()  # one registration per account even with parallel orders
 
-    def describe(self):
+    def describe(self) -> dict[str, Any]:
         return {"kind": "acme", "directory": self.directory_url, "ca_file": self.ca_file, "http_port": self.responder.port}
 
-    def close(self):
+    def close(self) -> None:
         self.responder.close()
 
     # -- account -------------------------------------------------------------
-    def _network(self, key_pem):
+    def _network(self, key_pem: str) -> acme_client.ClientNetwork:
         key = pki.load_key(key_pem)
         # a path for verify: requests lets REQUESTS_CA_BUNDLE override only verify=True
         return acme_client.ClientNetwork(jose.JWKEC(key=key), alg=jose.ES256, verify_ssl=self.ca_file or True, user_agent=USER_AGENT, timeout=NETWORK_TIMEOUT)
 
-    def _registration(self, account):
+    def _registration(self, account: Row) -> Row:
         st = self.store
-        row = st.one("SELECT * FROM acme_registrations WHERE acct_id = ? AND directory = ?", (account["id"], self.directory_url))
+        row = st.registration(account["id"], self.directory_url)
         if row is None:  # first use: a key of its own; the account URL follows from newAccount
             key_pem = pki.key_pem(pki.new_key("ECDSA"))
             row = {"acct_id": account["id"], "directory": self.directory_url, "key_pem": key_pem, "uri": "", "created_at": now_ms()}
             st.insert("acme_registrations", row)
         return row
 
-    def _register(self, client, account):
+    def _register(self, client: acme_client.ClientV2, account: Row) -> str:
         """newAccount with the account's key; an existing registration answers with its URL (pebble restarted: a new one)."""
         contact = {"email": account["email"]} if account["email"] else {}
         reg = messages.NewRegistration.from_data(terms_of_service_agreed=True, **contact)
@@ -139,10 +146,10 @@ class AcmeBackend:
         except acme_errors.ConflictError as exc:
             uri = exc.location
         client.net.account = messages.RegistrationResource(uri=uri, body=messages.Registration())
-        self.store.run("UPDATE acme_registrations SET uri = ? WHERE acct_id = ? AND directory = ?", (uri, account["id"], self.directory_url))
+        self.store.set_registration_uri(account["id"], self.directory_url, uri)
         return uri
 
-    def _client(self, account):
+    def _client(self, account: Row) -> acme_client.ClientV2:
         with self.reg_lock:
             reg = self._registration(account)
             net = self._network(reg["key_pem"])
@@ -154,7 +161,7 @@ class AcmeBackend:
         return client
 
     # -- order -----------------------------------------------------------------
-    def issue(self, cert, account, names, *, on_order, should_stop):
+    def issue(self, cert: Row, account: Row, names: Sequence[str], *, on_order: Callable[[str], None], should_stop: Stop) -> dict[str, str]:
         """Run one order for ``names``; returns the dict of pki.issue (key_pem, cert, der, serial, csr).
 
         Raises AcmeFailed (row FAILED with its message) or Aborted (``should_stop()`` became true)."""
@@ -198,7 +205,7 @@ class AcmeBackend:
             "csr": csr_pem,
         }
 
-    def _authorize(self, client, orderr, deadline, should_stop):
+    def _authorize(self, client: acme_client.ClientV2, orderr: messages.OrderResource, deadline: float, should_stop: Stop) -> None:
         answered, paths = [], []
         try:
             for authzr in orderr.authorizations:
@@ -225,7 +232,7 @@ class AcmeBackend:
             for path in paths:
                 self.responder.remove(path)
 
-    def _finalize(self, client, orderr, deadline, should_stop):
+    def _finalize(self, client: acme_client.ClientV2, orderr: messages.OrderResource, deadline: float, should_stop: Stop) -> str:
         try:
             _retry(client.begin_finalization, orderr)
         except messages.Error as exc:
@@ -245,7 +252,7 @@ class AcmeBackend:
             delay = _sleep(delay, deadline, should_stop, "finalization")
 
 
-def _pick(authzr):
+def _pick(authzr: messages.AuthorizationResource) -> messages.ChallengeBody:
     """HTTP-01 (our responder) when offered; else DNS-01 (wildcards: valid only with PEBBLE_VA_ALWAYS_VALID)."""
     for kind in (challenges.HTTP01, challenges.DNS01):
         for challb in authzr.body.challenges:
@@ -254,19 +261,19 @@ def _pick(authzr):
     raise AcmeFailed(PREFIX + f"unsupportedIdentifier: no http-01 or dns-01 challenge for {authzr.body.identifier.value}")
 
 
-def _authz_error(authzr):
+def _authz_error(authzr: messages.AuthorizationResource) -> str:
     for challb in authzr.body.challenges:
         if challb.error is not None:
             return problem(challb.error)
     return PREFIX + f"unauthorized: authorization for {authzr.body.identifier.value} is {authzr.body.status.name}"
 
 
-def _post_as_get(client, url):
+def _post_as_get(client: acme_client.ClientV2, url: str) -> Any:
     # the public ClientNetwork.post with a None payload is RFC 8555's POST-as-GET
     return _retry(client.net.post, url, None, new_nonce_url=client.directory["newNonce"])
 
 
-def _retry(fn, *args, **kwargs):
+def _retry(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     for attempt in range(NONCE_RETRIES):
         try:
             return fn(*args, **kwargs)
@@ -276,7 +283,7 @@ def _retry(fn, *args, **kwargs):
     raise AssertionError("unreachable")
 
 
-def _sleep(delay, deadline, should_stop, what):
+def _sleep(delay: float, deadline: float, should_stop: Stop, what: str) -> float:
     if should_stop():
         raise Aborted()
     if time.monotonic() + delay > deadline:

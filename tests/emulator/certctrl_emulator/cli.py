@@ -1,18 +1,26 @@
 """certctrl-emulator command line."""
 
+from __future__ import annotations
+
 import argparse
 import os
 import shutil
 import signal
 import sys
 import threading
+from types import FrameType
+from typing import TYPE_CHECKING
 
+from .config import Config
 from .faults import parse_rate
 from .instance import Instance
 from .shape import DEFAULT_PROFILE, ENV_VAR, PROFILES
 
+if TYPE_CHECKING:
+    from .pebble import Pebble
 
-def parser():
+
+def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="certctrl-emulator", description="Local emulator of the cert-ctrl HTTP API.")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=0, help="0 picks a free port (see the info file)")
@@ -48,7 +56,7 @@ def parser():
     return p
 
 
-def start_pebble(mode):
+def start_pebble(mode: str) -> tuple[Pebble, str]:
     """A pebble in a temp dir for --pebble; returns (Pebble, workdir)."""
     import tempfile
 
@@ -67,12 +75,12 @@ def start_pebble(mode):
     return peb, workdir
 
 
-def stop_pebble(peb, workdir):
+def stop_pebble(peb: Pebble, workdir: str) -> None:
     peb.stop()
     shutil.rmtree(workdir, ignore_errors=True)
 
 
-def main(argv=None):
+def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     peb = peb_dir = pebble_info = None
     try:
@@ -81,27 +89,7 @@ def main(argv=None):
             peb, peb_dir = start_pebble(args.pebble)
             args.acme_directory, args.acme_ca_file, args.acme_http_port = peb.directory_url, peb.tls_ca_file, peb.http_port
             pebble_info = {**peb.info(), "root_file": os.path.join(peb_dir, "root.pem")}
-        inst = Instance(
-            host=args.host,
-            port=args.port,
-            db=args.db,
-            seed=args.seed,
-            info_file=args.info_file,
-            tls_cert=args.tls_cert,
-            tls_key=args.tls_key,
-            tls_dir=args.tls_dir,
-            http_port=args.http_port,
-            admin_token=args.admin_token,
-            issue_delay=args.issue_delay,
-            fail_domain=args.fail_domain,
-            rate_limit=rate,
-            request_log=args.request_log,
-            acme_directory=args.acme_directory,
-            acme_ca_file=args.acme_ca_file,
-            acme_http_port=args.acme_http_port,
-            acme_pebble=pebble_info,
-            profile=args.profile,
-        ).start()
+        inst = Instance(Config.from_args(args, rate, pebble_info)).start()
     except (OSError, ValueError, RuntimeError) as exc:  # RuntimeError: pebble.PebbleError
         if peb is not None:
             stop_pebble(peb, peb_dir)
@@ -109,7 +97,7 @@ def main(argv=None):
         return 2
     stop = threading.Event()
 
-    def _stop(_signum, _frame):
+    def _stop(_signum: int, _frame: FrameType | None) -> None:
         stop.set()
 
     signal.signal(signal.SIGTERM, _stop)

@@ -1,12 +1,21 @@
 """Shared lookups and serializers of the /apiv1/me handlers."""
 
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any, Callable
+
 from . import scopes as scopes_mod
 from . import validate as v
-from .app import json_resp
 from .errors import not_found
+from .request import Req
+from .responses import Resp, json_resp
+from .store import Row
+
+Serializer = Callable[[Row], dict[str, Any]]
 
 
-def listing(req, rows, serialize):
+def listing(req: Req, rows: Iterable[Row], serialize: Serializer) -> Resp:
     """The list answer: rows id-descending, the offset/limit window of the query, each through ``serialize``.
 
     Bare ``{"data": [...]}`` (contract) or with ``meta`` (production); a limit above the cap is lowered silently."""
@@ -18,25 +27,25 @@ def listing(req, rows, serialize):
     return json_resp(200, shape.list_body(window, len(rows), offset, limit))
 
 
-def cert_lister(req):
+def cert_lister(req: Req) -> Serializer:
     """Serializer of certificate records in lists (heavy fields only where the profile allows them)."""
     heavy = req.app.shape.wants_heavy(req.query, single=False)
     return lambda row: req.app.shape.cert(row, heavy=heavy)
 
 
-def cert_single(req, row):
+def cert_single(req: Req, row: Row) -> dict[str, Any]:
     """A certificate record read on its own (``GET /certificates/:id`` and its aliases)."""
     return req.app.shape.cert(row, heavy=req.app.shape.wants_heavy(req.query, single=True))
 
 
-def visible(req, resource, rows, ident="id"):
+def visible(req: Req, resource: str, rows: Iterable[Row], ident: str = "id") -> list[Row]:
     allowed = scopes_mod.readable_filter(req.scopes, resource)
     return [r for r in rows if allowed(r[ident])]
 
 
-def owned(req, table, ident, kind):
+def owned(req: Req, table: str, ident: int, kind: str) -> Row:
     """The row ``ident`` of the key's user: 404 when it does not exist, the profile's error when another user owns it."""
-    row = req.app.store.one(f"SELECT * FROM {table} WHERE id = ?", (ident,))
+    row = req.app.store.get(table, ident)
     if row is None:
         raise not_found(kind, ident)
     if row["user_id"] != req.user_id:
@@ -44,7 +53,7 @@ def owned(req, table, ident, kind):
     return row
 
 
-def device_out(row):
+def device_out(row: Row) -> dict[str, Any]:
     return {
         "id": row["id"],
         "user_id": row["user_id"],
@@ -58,7 +67,7 @@ def device_out(row):
     }
 
 
-def history_out(row):
+def history_out(row: Row) -> dict[str, Any]:
     return {
         k: row[k]
         for k in (

@@ -1,74 +1,66 @@
 """Devices, assignment and the device bundle: /apiv1/me/devices, /apiv1/me/certificate-assign."""
 
+from __future__ import annotations
+
 from . import bundle as bundle_mod
 from . import validate as v
-from .app import Resp, json_resp, no_content, ok
 from .common import cert_lister, cert_single, device_out, listing, owned, visible
 from .errors import INVALID_ENTITY, ApiError, bad, conflict, forbidden, missing, not_found
-from .store import now_ms
+from .request import Req
+from .responses import Resp, json_resp, no_content, ok
+from .store import Row
 
 STATUSES = ("ACTIVE", "REVOKED", "LOST")
 WRAP_PENDING = "wrap_pending"
 
 
-def list_devices(req):
+def list_devices(req: Req) -> Resp:
     status = (req.query.get("status") or [None])[-1]
     if status is not None and status not in STATUSES:
         raise bad("query parameter 'status': '{}' is not one of {}".format(status, ", ".join(STATUSES)))
-    sql, args = "SELECT * FROM devices WHERE user_id = ?", [req.user_id]
-    if status:
-        sql += " AND status = ?"
-        args.append(status)
-    rows = req.app.store.all(sql, tuple(args))
+    rows = req.app.store.devices_of(req.user_id, status)
     return listing(req, visible(req, "devices", rows), device_out)
 
 
-def _device(req, action="read"):
+def _device(req: Req, action: str = "read") -> Row:
     ident = int(req.params[0])
     req.need("devices", ident, action)
     return owned(req, "devices", ident, "device")
 
 
-def get_device(req):
+def get_device(req: Req) -> Resp:
     return ok(device_out(_device(req)))
 
 
-def device_by_public_id(req):
+def device_by_public_id(req: Req) -> Resp:
     public_id = req.params[0]
-    row = req.app.store.one("SELECT * FROM devices WHERE device_public_id = ?", (public_id,))
-    if row is None:
-        raise not_found("device", public_id)
-    if row["user_id"] != req.user_id:
-        raise req.app.shape.not_owned("device", public_id)
+    row = _device_of(req, req.app.store.device_by_public_id(public_id), public_id)
     req.need("devices", row["id"], "read")
     return ok(device_out(row))
 
 
-def device_certificates(req):
+def device_certificates(req: Req) -> Resp:
     device = _device(req)
-    rows = req.app.store.all(
-        "SELECT c.* FROM certificates c JOIN assignments a ON a.certificate_id = c.id WHERE a.device_id = ? AND c.user_id = ?",
-        (device["id"], req.user_id),
-    )
+    rows = req.app.store.certificates_of_device(device["id"], req.user_id)
     return listing(req, visible(req, "certificates", rows), cert_lister(req))
 
 
-def _assigned_cert(req):
+def _assigned_cert(req: Req) -> tuple[Row, Row]:
     device = _device(req)
     cid = int(req.params[1])
     req.need("certificates", cid, "read")
     cert = owned(req, "certificates", cid, "certificate")
-    if not req.app.store.one("SELECT 1 AS x FROM assignments WHERE device_id = ? AND certificate_id = ?", (device["id"], cid)):
+    if not req.app.store.assigned(device["id"], cid):
         raise not_found(f"certificate {cid} assigned to device", device["id"])
     return device, cert
 
 
-def device_certificate(req):
+def device_certificate(req: Req) -> Resp:
     _device_row, cert = _assigned_cert(req)
     return ok(cert_single(req, cert))
 
 
-def device_bundle(req):
+def device_bundle(req: Req) -> Resp:
     device, cert = _assigned_cert(req)
     if device["status"] != "ACTIVE":
         raise forbidden("device {} is {}; bundles are served to ACTIVE devices only".format(device["id"], device["status"]))
@@ -88,15 +80,10 @@ def device_bundle(req):
             "EXPORT_FORBIDDEN: certificate {} (policy {}) has server_decrypt_export disabled; the server does not export "
             "its private key".format(cert["id"], cert["key_dist_policy"])
         )
-    st = req.app.store
-    account = st.one("SELECT * FROM acme_accounts WHERE id = ?", (cert["acct_id"],))
-    if account and account["provider"] == "SELF_CA":
-        ca = st.one("SELECT key_pem, cert_pem FROM cas WHERE id = ?", (account["ca_id"],)) or {}
-        issuer = (ca.get("key_pem"), ca.get("cert_pem"))
-    else:
-        issuer = (req.app.acme_pki["int_key"], req.app.acme_pki["int_cert"])
+    account = req.app.store.account(cert["acct_id"])
+    issuer = req.app.issuers.for_account(account) if account else req.app.issuers.acme_issuer()
     fault = faults.match_bundle(cert["id"], skip=WRAP_PENDING)
-    body, stream, length, pw = bundle_mod.build(cert, issuer, fault, req.app.workdir, req.app.shape.serial(cert))
+    body, stream, length, pw = bundle_mod.build(cert, issuer, fault, req.app.config.workdir, req.app.shape.serial(cert))
     headers = {
         "Content-Disposition": 'attachment; filename="cert-{}.zip"'.format(cert["id"]),
         "X-Export-Password": pw,
@@ -105,8 +92,8 @@ def device_bundle(req):
     return Resp(200, body or b"", ctype="application/zip", headers=headers, stream=stream, length=length)
 
 
-def _device_of(req, column, value):
-    device = req.app.store.one(f"SELECT * FROM devices WHERE {column} = ?", (value,))
+def _device_of(req: Req, device: Row | None, value: int | str) -> Row:
+    """The device found by ``value`` (any user's): 404 when none, the profile's error when another user owns it."""
     if device is None:
         raise not_found("device", value)
     if device["user_id"] != req.user_id:
@@ -114,7 +101,7 @@ def _device_of(req, column, value):
     return device
 
 
-def _assign_target(req):
+def _assign_target(req: Req) -> tuple[int, Row]:
     body = v.parse_json(req.raw)
     v.reject_unknown(body, ("certificate_id", "device_id", "device_public_id"))
     cid = v.integer(v.req(body, "certificate_id"), "certificate_id", 1)
@@ -122,10 +109,11 @@ def _assign_target(req):
         v.req(body, "device_public_id")
     device = None
     if body.get("device_id") is not None:
-        device = _device_of(req, "id", v.integer(body["device_id"], "device_id", 1))
+        ident = v.integer(body["device_id"], "device_id", 1)
+        device = _device_of(req, req.app.store.get("devices", ident), ident)
     if body.get("device_public_id") is not None:
         pid = v.string(body["device_public_id"], "device_public_id", 64, allow_empty=False)
-        by_pid = _device_of(req, "device_public_id", pid)
+        by_pid = _device_of(req, req.app.store.device_by_public_id(pid), pid)
         if device is not None and device["id"] != by_pid["id"]:
             raise bad("field 'device_public_id': does not match device_id {}".format(device["id"]))
         device = by_pid
@@ -134,16 +122,12 @@ def _assign_target(req):
     return cid, device
 
 
-def assign(req):
+def assign(req: Req) -> Resp:
     cid, device = _assign_target(req)
     req.need("devices", device["id"], "write")
     req.need("certificates", cid, "read")
     owned(req, "certificates", cid, "certificate")
-    st = req.app.store
-    with st.lock:
-        exists = st.one("SELECT 1 AS x FROM assignments WHERE device_id = ? AND certificate_id = ?", (device["id"], cid))
-        if not exists:
-            st.insert("assignments", {"device_id": device["id"], "certificate_id": cid, "created_at": now_ms()})
+    exists = req.app.store.assign(device["id"], cid)
     answer = req.app.shape.knob("assign_answer")
     message = "already assigned" if exists else "assigned"
     if answer == "204":
@@ -161,14 +145,11 @@ def assign(req):
     )
 
 
-def unassign(req):
+def unassign(req: Req) -> Resp:
     device = _device(req, "write")
     cid = int(req.params[1])
     req.need("certificates", cid, "read")
     owned(req, "certificates", cid, "certificate")
-    st = req.app.store
-    with st.lock:
-        if not st.one("SELECT 1 AS x FROM assignments WHERE device_id = ? AND certificate_id = ?", (device["id"], cid)):
-            raise not_found(f"certificate {cid} assigned to device", device["id"])
-        st.run("DELETE FROM assignments WHERE device_id = ? AND certificate_id = ?", (device["id"], cid))
+    if not req.app.store.unassign(device["id"], cid):
+        raise not_found(f"certificate {cid} assigned to device", device["id"])
     return no_content()

@@ -1,80 +1,44 @@
 """Wire an App, its worker and its listeners together; write the info file."""
 
+from __future__ import annotations
+
 import json
 import os
 import tempfile
+from typing import Any
 
 from . import pki
 from .app import App
+from .config import Config
 from .server import Running
 from .worker import Worker
 
 
 class Instance:
-    def __init__(
-        self,
-        host="127.0.0.1",
-        port=0,
-        db=None,
-        seed=None,
-        info_file=None,
-        tls_cert=None,
-        tls_key=None,
-        tls_dir=None,
-        http_port=0,
-        admin_token=None,
-        issue_delay=0.5,
-        fail_domain=None,
-        rate_limit=None,
-        request_log=None,
-        workdir=None,
-        acme_directory=None,
-        acme_ca_file=None,
-        acme_http_port=5002,
-        acme_pebble=None,
-        profile="production",
-    ):
-        self.workdir = workdir
-        self.info_file = info_file
-        self.ca_file = None
-        tls = None
-        if tls_dir:
-            ca_file, cert_file, key_file = pki.server_tls_files(tls_dir)
-            self.ca_file = ca_file
-            tls = (cert_file, key_file)
-        elif tls_cert or tls_key:
-            if not (tls_cert and tls_key):
-                raise ValueError("--tls-cert and --tls-key go together")
-            tls = (tls_cert, tls_key)
-        self.app = App(
-            db=db,
-            seed=seed,
-            admin_token=admin_token,
-            issue_delay=issue_delay,
-            fail_domain=fail_domain,
-            rate_limit=rate_limit,
-            request_log=request_log,
-            workdir=workdir,
-            acme_directory=acme_directory,
-            acme_ca_file=acme_ca_file,
-            acme_http_port=acme_http_port,
-            acme_http_host=host,  # the VA reaches the responder where the API listens (127.0.0.1 by default)
-            acme_pebble=acme_pebble,
-            profile=profile,
-        )
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.workdir = config.workdir
+        self.info_file = config.info_file
+        self.ca_file: str | None = None
+        if config.tls_dir:
+            self.ca_file, cert_file, key_file = pki.server_tls_files(config.tls_dir)
+            tls: tuple[str, str] | None = (cert_file, key_file)
+        else:
+            tls = config.tls()
+        self.app = App(config)
         try:
-            self.running = Running(self.app, host, port, tls, http_port)
+            self.running = Running(self.app, config.host, config.port, tls, config.http_port)
         except Exception:
             self.app.close()
             raise
         self.worker = Worker(self.app)
         self.app.worker = self.worker
-        self.info = None
+        self.info: dict[str, Any] | None = None
 
-    def start(self):
+    def start(self) -> Instance:
         self.worker.start()
         self.running.start()
-        info = {"base_url": self.running.base_url}
+        info: dict[str, Any] = {"base_url": self.running.base_url}
         if self.running.http_url:
             info["http_url"] = self.running.http_url
         if self.ca_file:
@@ -86,7 +50,7 @@ class Instance:
             write_atomic(self.info_file, info)
         return self
 
-    def stop(self):
+    def stop(self) -> None:
         self.running.stop()
         self.app.close()
         if self.info_file:
@@ -96,7 +60,7 @@ class Instance:
                 pass
 
 
-def write_atomic(path, obj):
+def write_atomic(path: str, obj: Any) -> None:
     directory = os.path.dirname(os.path.abspath(path))
     os.makedirs(directory, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=directory, prefix=".info-")

@@ -11,6 +11,8 @@ python -m certctrl_emulator.pebble start DIR [--always-valid] [--no-dns]   # pri
 python -m certctrl_emulator.pebble stop DIR
 """
 
+from __future__ import annotations
+
 import argparse
 import contextlib
 import ctypes
@@ -25,7 +27,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from typing import Optional
+from typing import Any, Callable
 
 from . import pki
 
@@ -36,19 +38,19 @@ INFO_NAME = "pebble.json"
 DEFAULT_VALIDITY = 7776000
 
 
-def pebble_available(dns=False) -> bool:
+def pebble_available(dns: bool = False) -> bool:
     """True when the ``pebble`` binary (and with ``dns`` also ``pebble-challtestsrv``) is on PATH."""
     return unavailable_reason(dns) is None
 
 
-def unavailable_reason(dns=False) -> Optional[str]:
+def unavailable_reason(dns: bool = False) -> str | None:
     missing = [b for b in (PEBBLE, CHALLTESTSRV if dns else None) if b and shutil.which(b) is None]
     if not missing:
         return None
     return "{} not on PATH: install Debian's 'pebble' package (apt-get install pebble)".format(" and ".join(missing))
 
 
-def free_ports(count, host="127.0.0.1"):
+def free_ports(count: int, host: str = "127.0.0.1") -> list[int]:
     """``count`` distinct ports that were free a moment ago (all bound at once, then released)."""
     socks = []
     try:
@@ -77,19 +79,19 @@ class Pebble:
 
     def __init__(
         self,
-        workdir,
+        workdir: str | os.PathLike[str],
         *,
-        always_valid=False,
-        dns=True,
-        authz_reuse=0,
-        nonce_reject=0,
-        validity=DEFAULT_VALIDITY,
-        http_port=None,
-        host="127.0.0.1",
-        start_timeout=20.0,
-        grace=0.3,
-        die_with_parent=False,
-    ):
+        always_valid: bool = False,
+        dns: bool = True,
+        authz_reuse: int = 0,
+        nonce_reject: int = 0,
+        validity: int = DEFAULT_VALIDITY,
+        http_port: int | None = None,
+        host: str = "127.0.0.1",
+        start_timeout: float = 20.0,
+        grace: float = 0.3,
+        die_with_parent: bool = False,
+    ) -> None:
         self.workdir = os.path.abspath(str(workdir))
         self.always_valid = always_valid
         self.dns = dns
@@ -105,7 +107,7 @@ class Pebble:
         self.directory_url = self.management_url = self.tls_ca_file = self.dns_server = None
 
     # -- lifecycle -----------------------------------------------------------
-    def start(self) -> "Pebble":
+    def start(self) -> Pebble:
         reason = unavailable_reason(self.dns)
         if reason:
             raise PebbleError(reason)
@@ -122,7 +124,7 @@ class Pebble:
                     raise
         return self
 
-    def _start_once(self, cert_file, key_file):
+    def _start_once(self, cert_file: str, key_file: str) -> None:
         listen, management, tls_port, dns_port, dns_mgmt, http = free_ports(6, self.host)
         http_port = self.http_port or http
         if self.dns:
@@ -164,7 +166,7 @@ class Pebble:
         self.management_url = f"https://{self.host}:{management}"
         self._wait(self._directory_answers, self.proc, "pebble.log")
 
-    def _spawn(self, cmd, log_name, env):
+    def _spawn(self, cmd: list[str], log_name: str, env: dict[str, str]) -> subprocess.Popen[bytes]:
         with open(os.path.join(self.workdir, log_name), "ab") as log:
             # own session: outlives the CLI that started it, and a terminal's ^C does not reach it
             return subprocess.Popen(
@@ -178,7 +180,7 @@ class Pebble:
                 preexec_fn=_die_with_parent if self.die_with_parent else None,
             )
 
-    def _wait(self, ready, proc, log_name):
+    def _wait(self, ready: Callable[[], bool], proc: subprocess.Popen[bytes], log_name: str) -> None:
         deadline = time.monotonic() + self.start_timeout
         while time.monotonic() < deadline:
             if proc.poll() is not None:
@@ -188,25 +190,25 @@ class Pebble:
             time.sleep(0.02)
         raise PebbleError(f"{proc.args[0]} not ready within {self.start_timeout}s: {self._log_tail(log_name)}")
 
-    def _log_tail(self, name):
+    def _log_tail(self, name: str) -> str:
         try:
             with open(os.path.join(self.workdir, name), errors="replace") as fh:
                 return fh.read()[-2000:].strip()
         except OSError:
             return ""
 
-    def _directory_answers(self):
+    def _directory_answers(self) -> bool:
         try:
             return "newOrder" in json.loads(self._get(self.directory_url))
         except (OSError, ValueError):
             return False
 
-    def _get(self, url):
+    def _get(self, url: str) -> str:
         ctx = ssl.create_default_context(cafile=self.tls_ca_file)
         with urllib.request.urlopen(url, timeout=10, context=ctx) as resp:
             return resp.read().decode()
 
-    def stop(self):
+    def stop(self) -> None:
         for attr in ("proc", "dns_proc"):
             proc = getattr(self, attr)
             if proc is not None:
@@ -219,28 +221,28 @@ class Pebble:
                         proc.wait(5)
                 setattr(self, attr, None)
 
-    def __enter__(self):
+    def __enter__(self) -> Pebble:
         return self.start()
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> None:
         self.stop()
 
     # -- management API ------------------------------------------------------
-    def root_pem(self, index=0) -> str:
+    def root_pem(self, index: int = 0) -> str:
         """Pebble's issuing root (new on every start), from the management API."""
         return self._get(f"{self.management_url}/roots/{index}")
 
-    def save_root(self, path=None) -> str:
+    def save_root(self, path: str | None = None) -> str:
         """Write root_pem() to ``path`` (default ``<workdir>/root.pem``); returns the path."""
         path = path or os.path.join(self.workdir, "root.pem")
         with open(path, "w") as fh:
             fh.write(self.root_pem())
         return path
 
-    def intermediate_pem(self, index=0) -> str:
+    def intermediate_pem(self, index: int = 0) -> str:
         return self._get(f"{self.management_url}/intermediates/{index}")
 
-    def cert_status(self, serial_hex) -> dict:
+    def cert_status(self, serial_hex: str) -> dict[str, Any]:
         """``{"Status": "Valid" | "Revoked", "Certificate": PEM, ...}`` of a certificate pebble issued."""
         try:
             return json.loads(self._get(f"{self.management_url}/cert-status-by-serial/{serial_hex}"))
@@ -250,10 +252,10 @@ class Pebble:
             raise
 
     @property
-    def pid(self):
+    def pid(self) -> int | None:
         return self.proc.pid if self.proc else None
 
-    def info(self) -> dict:
+    def info(self) -> dict[str, Any]:
         return {
             "directory_url": self.directory_url,
             "management_url": self.management_url,
@@ -266,7 +268,7 @@ class Pebble:
         }
 
 
-def _die_with_parent():
+def _die_with_parent() -> None:
     # PR_SET_PDEATHSIG fires when the starting *thread* ends: only for a start from a long-lived main thread
     try:
         ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)
@@ -274,7 +276,7 @@ def _die_with_parent():
         pass
 
 
-def _tcp_open(host, port):
+def _tcp_open(host: str, port: int) -> bool:
     try:
         with socket.create_connection((host, port), timeout=0.2):
             return True
@@ -285,7 +287,7 @@ def _tcp_open(host, port):
 # -- CLI: pebble outlives the command; stop it later by the pids in DIR/pebble.json -------------------
 
 
-def _alive(pid):
+def _alive(pid: int) -> bool:
     try:
         with open(f"/proc/{pid}/stat") as fh:
             return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
@@ -299,7 +301,7 @@ def _alive(pid):
         return True
 
 
-def _is_ours(pid):
+def _is_ours(pid: int) -> bool:
     """Never signal a recycled pid: the process must still be a pebble binary."""
     try:
         with open(f"/proc/{pid}/cmdline", "rb") as fh:
@@ -309,7 +311,7 @@ def _is_ours(pid):
     return os.path.basename(argv0) in (PEBBLE, CHALLTESTSRV)
 
 
-def stop_pid(pid, grace=0.3):
+def stop_pid(pid: int | None, grace: float = 0.3) -> bool:
     if not pid or not _alive(pid) or not _is_ours(pid):
         return False
     os.kill(pid, signal.SIGTERM)
@@ -326,7 +328,7 @@ def stop_pid(pid, grace=0.3):
     return True
 
 
-def main(argv=None):
+def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m certctrl_emulator.pebble", description="Start/stop pebble for tests and demos.")
     sub = p.add_subparsers(dest="cmd", required=True)
     start = sub.add_parser("start", help="start pebble in DIR, write DIR/pebble.json, print it")

@@ -1,44 +1,50 @@
 """Keys, CAs and leaf certificates (cryptography). Emulator-internal CAs use ECDSA P-256 so start-up is fast."""
 
+from __future__ import annotations
+
 import datetime
 import ipaddress
 import os
+from collections.abc import Sequence
+from typing import Optional, Union
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+PrivateKey = Union[rsa.RSAPrivateKey, ec.EllipticCurvePrivateKey]
+Fields = Optional[dict[str, str]]
 CURVES = {"prime256v1": ec.SECP256R1, "secp384r1": ec.SECP384R1, "secp521r1": ec.SECP521R1}
 
 
-def utcnow():
+def utcnow() -> datetime.datetime:
     return datetime.datetime.now(datetime.timezone.utc)
 
 
-def new_key(algorithm="ECDSA", rsa_bits=None, ec_curve=None):
+def new_key(algorithm: str = "ECDSA", rsa_bits: int | None = None, ec_curve: str | None = None) -> PrivateKey:
     if algorithm == "RSA":
         return rsa.generate_private_key(public_exponent=65537, key_size=int(rsa_bits or 2048))
     return ec.generate_private_key(CURVES.get(ec_curve or "prime256v1", ec.SECP256R1)())
 
 
-def key_pem(key):
+def key_pem(key: PrivateKey) -> str:
     return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()).decode()
 
 
-def load_key(pem):
+def load_key(pem: str | bytes) -> PrivateKey:
     return serialization.load_pem_private_key(pem.encode() if isinstance(pem, str) else pem, password=None)
 
 
-def cert_pem(cert):
+def cert_pem(cert: x509.Certificate) -> str:
     return cert.public_bytes(serialization.Encoding.PEM).decode()
 
 
-def load_cert(pem):
+def load_cert(pem: str | bytes) -> x509.Certificate:
     return x509.load_pem_x509_certificate(pem.encode() if isinstance(pem, str) else pem)
 
 
-def split_pem(text):
+def split_pem(text: str | None) -> list[str]:
     """Split concatenated PEM certificates into a list of PEM strings."""
     out, cur = [], []
     for line in (text or "").splitlines():
@@ -53,7 +59,7 @@ def split_pem(text):
     return out
 
 
-def _name(cn, fields=None):
+def _name(cn: str, fields: Fields = None) -> x509.Name:
     fields = fields or {}
     attrs = []
     for key, oid in (
@@ -69,7 +75,13 @@ def _name(cn, fields=None):
     return x509.Name(attrs)
 
 
-def make_ca(common_name, issuer_key=None, issuer_cert=None, days=3650, organization="cert-ctrl emulator"):
+def make_ca(
+    common_name: str,
+    issuer_key: PrivateKey | None = None,
+    issuer_cert: x509.Certificate | None = None,
+    days: int = 3650,
+    organization: str = "cert-ctrl emulator",
+) -> tuple[PrivateKey, x509.Certificate]:
     """A CA certificate: self-signed root, or an intermediate when issuer_key/issuer_cert are given."""
     key = new_key("ECDSA")
     now = utcnow()
@@ -106,7 +118,7 @@ def make_ca(common_name, issuer_key=None, issuer_cert=None, days=3650, organizat
     return key, cert
 
 
-def _san(names):
+def _san(names: Sequence[str]) -> x509.SubjectAlternativeName:
     out = []
     for n in names:
         try:
@@ -116,7 +128,16 @@ def _san(names):
     return x509.SubjectAlternativeName(out)
 
 
-def sign_leaf(issuer_key, issuer_cert, key, domain, sans, fields=None, not_before=None, not_after=None):
+def sign_leaf(
+    issuer_key: PrivateKey,
+    issuer_cert: x509.Certificate,
+    key: PrivateKey,
+    domain: str,
+    sans: Sequence[str],
+    fields: Fields = None,
+    not_before: datetime.datetime | None = None,
+    not_after: datetime.datetime | None = None,
+) -> x509.Certificate:
     """Sign a server certificate for ``key``; returns the x509 certificate."""
     now = utcnow()
     not_before = not_before or now - datetime.timedelta(seconds=60)
@@ -153,24 +174,24 @@ def sign_leaf(issuer_key, issuer_cert, key, domain, sans, fields=None, not_befor
     return builder.sign(issuer_key, hashes.SHA256())
 
 
-def make_csr(key, domain, sans, fields=None):
+def make_csr(key: PrivateKey, domain: str, sans: Sequence[str], fields: Fields = None) -> str:
     csr = x509.CertificateSigningRequestBuilder().subject_name(_name(domain, fields)).add_extension(_san(sans), critical=False).sign(key, hashes.SHA256())
     return csr.public_bytes(serialization.Encoding.PEM).decode()
 
 
 def issue(
-    issuer_key_pem,
-    issuer_cert_pem,
-    chain_pems,
+    issuer_key_pem: str,
+    issuer_cert_pem: str,
+    chain_pems: Sequence[str],
     *,
-    domain,
-    sans,
-    key_algorithm,
-    rsa_bits=None,
-    ec_curve=None,
-    valid_seconds=7776000,
-    fields=None,
-):
+    domain: str,
+    sans: Sequence[str],
+    key_algorithm: str,
+    rsa_bits: int | None = None,
+    ec_curve: str | None = None,
+    valid_seconds: int = 7776000,
+    fields: Fields = None,
+) -> dict[str, str]:
     """Issue a new leaf with a NEW key. Returns dict(key_pem, cert (leaf+chain PEM), der_b64, serial, csr)."""
     import base64
 
@@ -197,7 +218,7 @@ def issue(
     }
 
 
-def server_tls_files(directory):
+def server_tls_files(directory: str) -> tuple[str, str, str]:
     """Create (or reuse) a local CA and a server certificate for 127.0.0.1/localhost in ``directory``.
 
     Returns (ca_file, cert_file, key_file)."""
@@ -224,7 +245,7 @@ def server_tls_files(directory):
     return ca_file, cert_file, key_file
 
 
-def _write(path, text, mode):
+def _write(path: str, text: str, mode: int) -> None:
     tmp = path + ".tmp"
     with open(tmp, "w") as fh:
         fh.write(text)

@@ -5,15 +5,22 @@ reported (request log, counters) with every parameter written ``:id``. A route w
 element) exists only when the profile's ``Shape`` has that feature (``shape.<feature>`` is true).
 """
 
+from __future__ import annotations
+
 import re
+from typing import Any, Callable, Optional
 
 from . import accounts, admin, certificates, devices
-from .app import ok
+from .request import Req
+from .responses import Resp, ok
+from .shape import Shape
+
+Handler = Callable[[Req], Resp]
 
 ME = "/apiv1/me"
 
 
-def health(_req):
+def health(_req: Req) -> Resp:
     return ok({"status": "ok"})
 
 
@@ -68,7 +75,7 @@ ADMIN_ROUTES = [
 
 
 class Route:
-    def __init__(self, method, template, handler, auth, feature=None):
+    def __init__(self, method: str, template: str, handler: Handler, auth: bool, feature: str | None = None) -> None:
         self.method = method
         self.handler = handler
         self.auth = auth
@@ -85,10 +92,10 @@ class Route:
 
 
 class Router:
-    def __init__(self, table):
+    def __init__(self, table: list[tuple[Any, ...]]) -> None:
         self.routes = [Route(*r) for r in table]
 
-    def match(self, method, path, shape=None):
+    def match(self, method: str, path: str, shape: Shape | None = None) -> Match:
         """Returns (route, params, allowed_methods). route is None on 404 (allowed empty) or 405.
         Routes whose feature ``shape`` lacks are left out."""
         allowed = []
@@ -106,5 +113,6 @@ class Router:
         return None, None, []
 
 
+Match = tuple[Optional[Route], Optional[tuple[str, ...]], Optional[list[str]]]  # (route, params, allowed methods)
 API = Router(API_ROUTES)
 ADMIN = Router(ADMIN_ROUTES)

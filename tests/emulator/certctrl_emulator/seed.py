@@ -1,18 +1,22 @@
 """Load a seed (YAML or JSON file, or a dict) into a fresh store."""
 
+from __future__ import annotations
+
 import json
 import os
 import uuid
+from typing import Any, Union
 
 import yaml
 
 from . import scopes as scopes_mod
-from .store import now_ms
+from .store import Store, now_ms
 
+Seed = Union[str, dict[str, Any], None]
 DEFAULT_SEED = os.path.join(os.path.dirname(__file__), "default_seed.yaml")
 
 
-def read_seed(seed=None):
+def read_seed(seed: Seed = None) -> dict[str, Any]:
     if seed is None:
         seed = DEFAULT_SEED
     if isinstance(seed, dict):
@@ -24,7 +28,7 @@ def read_seed(seed=None):
     return yaml.safe_load(text) or {}
 
 
-def load_seed(store, seed=None):
+def load_seed(store: Store, seed: Seed = None) -> bool:
     """Insert the seed unless the store was seeded before (a persisted --db keeps its state)."""
     if store.meta_get("seeded"):
         return False

@@ -1,4 +1,6 @@
-"""HTTP(S) front: stdlib ThreadingHTTPServer, TLS handshake in the connection thread, faults, logging."""
+"""HTTP(S) front: stdlib ThreadingHTTPServer, TLS handshake in the connection thread, logging; faults through ``Faults.around``."""
+
+from __future__ import annotations
 
 import socket
 import ssl
@@ -7,18 +9,18 @@ import threading
 import time
 import traceback
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from . import routes
-from .app import Req, Resp, error_resp, json_resp
-from .errors import NOT_FOUND, RATE_LIMITED, UNEXPECTED_RESULT, ApiError
+from .app import App
+from .errors import NOT_FOUND, UNEXPECTED_RESULT, ApiError
+from .faults import Drop
+from .request import Req
+from .responses import Resp, error_resp
+from .routes import Match
 
 MAX_BODY = 1024 * 1024
-STATUS_CODES = {429: RATE_LIMITED, 404: NOT_FOUND}
-
-
-class _Drop(Exception):
-    """Close the connection without answering."""
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -27,49 +29,36 @@ class Handler(BaseHTTPRequestHandler):
     timeout = 120  # idle keep-alive connections are closed after this many seconds
     sys_version = ""
 
-    def setup(self):
+    def setup(self) -> None:
         super().setup()
         try:  # headers and body are separate writes: avoid the Nagle / delayed-ACK 40 ms stall
             self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         except OSError:
             pass
 
-    def version_string(self):
+    def version_string(self) -> str:
         return self.server_version
 
-    def log_message(self, fmt, *args):  # the JSON request log replaces the stderr access log
+    def log_message(self, fmt: str, *args: Any) -> None:  # the JSON request log replaces the stderr access log
         pass
 
-    def handle(self):
+    def handle(self) -> None:
         try:
             super().handle()
         except (ConnectionError, socket.timeout, ssl.SSLError, OSError):
             self.close_connection = True
 
-    def _dispatch(self):
-        app = self.server.app
+    def _dispatch(self) -> None:
+        app: App = self.server.app
         started = time.monotonic()
         split = urlsplit(self.path)
         path, query = split.path, parse_qs(split.query, keep_blank_values=True)
         method = self.command
         is_admin = path == "/_admin" or path.startswith("/_admin/")
-        entry = {"method": method, "path": path, "route": None, "key": None}
-        resp = None
+        entry: dict[str, Any] = {"method": method, "path": path, "route": None, "key": None}
         try:
-            raw = self._read_body()
-            req = Req(app, method, path, query, self.headers, raw)
-            fault = None if is_admin else app.faults.match(method, path)
-            resp = self._handle(req, fault, entry, is_admin)
-            if fault is not None and fault.kind in ("drop_after", "malformed") and resp.stream is not None:
-                resp.stream.close()
-                resp.stream, resp.body = None, b'{"data": '
-            if fault is not None and fault.kind == "drop_after":
-                raise _Drop()
-            if fault is not None and fault.kind == "malformed":
-                text = resp.body
-                cut = text[: max(9, len(text) // 2)] if text else b'{"data": '
-                resp = Resp(200, cut, headers={})
-        except _Drop:
+            resp = self._answer(Req(app, method, path, query, self.headers, self._read_body()), entry, is_admin)
+        except Drop:
             entry["status"] = 0
             self.close_connection = True
             self._log(entry, started, 0, is_admin)
@@ -88,50 +77,22 @@ class Handler(BaseHTTPRequestHandler):
         self._log(entry, started, 0 if method == "HEAD" or resp.status == 204 else resp.length, is_admin)
         self._send(resp)
 
-    def _handle(self, req, fault, entry, is_admin):
-        app = self.server.app
+    def _answer(self, req: Req, entry: dict[str, Any], is_admin: bool) -> Resp:
+        """Route the request, then handle it through the fault layer (the admin API has no faults)."""
+        app: App = self.server.app
         router = routes.ADMIN if is_admin else routes.API
-        route, params, allowed = router.match(req.method, req.path, app.shape)
-        if route is not None:
-            entry["route"] = f"{req.method} {route.template}"
-        if fault is not None:
-            if fault.kind == "drop":
-                raise _Drop()
-            if fault.kind == "slow":
-                time.sleep(fault.delay)
-            if fault.kind == "status":
-                headers = {"Retry-After": str(int(fault.retry_after))} if fault.retry_after is not None else {}
-                code = app.shape.method_not_allowed_code if fault.status == 405 else STATUS_CODES.get(fault.status, UNEXPECTED_RESULT)
-                return json_resp(fault.status, {"error": {"code": code, "what": f"injected fault: HTTP {fault.status}"}}, headers)
-        try:
-            if route is None:
-                raise ApiError(404, NOT_FOUND, f"no route for {req.method} {req.path}")
-            if allowed:
-                raise ApiError(
-                    405,
-                    app.shape.method_not_allowed_code,
-                    "method {} not allowed on {} (allowed: {})".format(req.method, route.template, ", ".join(allowed)),
-                    {"Allow": ", ".join(allowed)},
-                )
-            req.params = params
-            if is_admin:
-                app.check_admin(req)
-            elif route.auth:
-                app.authenticate(req)
-                entry["key"] = req.key["name"]
-                retry = app.limiter.check(req.key["name"])
-                if retry is not None:
-                    raise ApiError(
-                        429,
-                        RATE_LIMITED,
-                        "rate limited: API key '{}' exceeded {} requests per {:g} s".format(req.key["name"], app.limiter.limit, app.limiter.window),
-                        {"Retry-After": str(retry)},
-                    )
-            return route.handler(req)
-        except ApiError as err:
-            return error_resp(err)
+        match = router.match(req.method, req.path, app.shape)
+        if match[0] is not None:
+            entry["route"] = f"{req.method} {match[0].template}"
 
-    def _read_body(self):
+        def handle() -> Resp:
+            return _handle(app, req, match, entry, is_admin)
+
+        if is_admin:
+            return handle()
+        return app.faults.around(req.method, req.path, handle, app.shape.method_not_allowed_code)
+
+    def _read_body(self) -> bytes:
         length = self.headers.get("Content-Length")
         if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
             chunks = []
@@ -151,7 +112,7 @@ class Handler(BaseHTTPRequestHandler):
             raise ApiError(413, 5000, "request body too large")
         return self.rfile.read(n)
 
-    def _send(self, resp):
+    def _send(self, resp: Resp) -> int:
         self.send_response(resp.status)
         if resp.ctype and resp.status != 204:
             self.send_header("Content-Type", resp.ctype)
@@ -181,7 +142,7 @@ class Handler(BaseHTTPRequestHandler):
             resp.stream.close()
         return sent
 
-    def _log(self, entry, started, sent, is_admin):
+    def _log(self, entry: dict[str, Any], started: float, sent: int, is_admin: bool) -> None:
         if is_admin:
             return
         entry["bytes"] = sent
@@ -189,9 +150,34 @@ class Handler(BaseHTTPRequestHandler):
         entry["ts"] = round(time.time(), 3)
         if entry["route"] is None:
             entry["route"] = "{} (unmatched)".format(entry["method"])
-        self.server.app.record({k: entry.get(k) for k in ("ts", "method", "path", "route", "status", "bytes", "duration_ms", "key")})
+        self.server.app.log.record({k: entry.get(k) for k in ("ts", "method", "path", "route", "status", "bytes", "duration_ms", "key")})
 
     do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = do_PATCH = do_OPTIONS = _dispatch
+
+
+def _handle(app: App, req: Req, match: Match, entry: dict[str, Any], is_admin: bool) -> Resp:
+    """The handler's answer (an API error becomes its error answer): 404 / 405, auth and the rate limit first."""
+    route, params, allowed = match
+    try:
+        if route is None:
+            raise ApiError(404, NOT_FOUND, f"no route for {req.method} {req.path}")
+        if allowed:
+            raise ApiError(
+                405,
+                app.shape.method_not_allowed_code,
+                "method {} not allowed on {} (allowed: {})".format(req.method, route.template, ", ".join(allowed)),
+                {"Allow": ", ".join(allowed)},
+            )
+        req.params = params
+        if is_admin:
+            app.auth.check_admin(req)
+        elif route.auth:
+            key = app.auth.authenticate(req)
+            entry["key"] = key["name"]
+            app.limiter.enforce(key["name"])
+        return route.handler(req)
+    except ApiError as err:
+        return error_resp(err)
 
 
 class Server(ThreadingHTTPServer):
@@ -199,12 +185,12 @@ class Server(ThreadingHTTPServer):
     allow_reuse_address = True
     request_queue_size = 128
 
-    def __init__(self, addr, app, ssl_context=None):
+    def __init__(self, addr: tuple[str, int], app: App, ssl_context: ssl.SSLContext | None = None) -> None:
         self.app = app
         self.ssl_context = ssl_context
         super().__init__(addr, Handler)
 
-    def finish_request(self, request, client_address):
+    def finish_request(self, request: socket.socket, client_address: Any) -> None:
         if self.ssl_context is not None:
             request.settimeout(10)
             try:
@@ -214,20 +200,20 @@ class Server(ThreadingHTTPServer):
             request.settimeout(None)
         super().finish_request(request, client_address)
 
-    def handle_error(self, request, client_address):
+    def handle_error(self, request: Any, client_address: Any) -> None:
         exc = sys.exc_info()[1]
         if isinstance(exc, (ConnectionError, ssl.SSLError, socket.timeout)):
             return
         traceback.print_exc(file=sys.stderr)
 
-    def url(self, scheme):
+    def url(self, scheme: str) -> str:
         host, port = self.server_address[:2]
         if ":" in host:
             host = f"[{host}]"
         return f"{scheme}://{host}:{port}"
 
 
-def tls_context(cert_file, key_file):
+def tls_context(cert_file: str, key_file: str) -> ssl.SSLContext:
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.minimum_version = ssl.TLSVersion.TLSv1_2
     ctx.load_cert_chain(cert_file, key_file)
@@ -237,7 +223,7 @@ def tls_context(cert_file, key_file):
 class Running:
     """One or two listening servers (HTTPS + plain HTTP, or plain HTTP only) on threads."""
 
-    def __init__(self, app, host="127.0.0.1", port=0, tls=None, http_port=0):
+    def __init__(self, app: App, host: str = "127.0.0.1", port: int = 0, tls: tuple[str, str] | None = None, http_port: int = 0) -> None:
         self.app = app
         self.servers = []
         if tls:
@@ -254,14 +240,14 @@ class Running:
             self.http_url = None
         self.threads = []
 
-    def start(self):
+    def start(self) -> Running:
         for srv in self.servers:
             t = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
             t.start()
             self.threads.append(t)
         return self
 
-    def stop(self):
+    def stop(self) -> None:
         stoppers = [threading.Thread(target=srv.shutdown) for srv in self.servers]
         for t in stoppers:
             t.start()

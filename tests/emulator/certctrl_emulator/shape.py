@@ -4,14 +4,18 @@ Every difference between production's known answers (``reference/production-shap
 contract shape lives here; handlers ask the ``Shape`` of the app and never test the profile themselves.
 """
 
+from __future__ import annotations
+
 import base64
 import json
 import threading
+from typing import Any
 
 from cryptography.hazmat.primitives import serialization
 
 from . import pki
 from .errors import FORBIDDEN, INVALID_ARGUMENT, NOT_IMPLEMENTED, ApiError, bad, not_found
+from .store import Row
 
 PROFILES = ("production", "contract")
 DEFAULT_PROFILE = "production"
@@ -71,13 +75,13 @@ ACCOUNT_LEAN = ("id", "user_id", "name", "email", "provider", "kid", "ca_id")
 HEAVY = ("cert", "der", "csr")
 
 
-def check_profile(profile):
+def check_profile(profile: str) -> str:
     if profile not in PROFILES:
         raise ValueError("profile must be one of {}, got {!r}".format(", ".join(PROFILES), profile))
     return profile
 
 
-def colon_hex(serial_hex):
+def colon_hex(serial_hex: str | None) -> str:
     """``4a1b2`` -> ``04:A1:B2`` (production's serial_number format)."""
     if not serial_hex:
         return ""
@@ -87,7 +91,7 @@ def colon_hex(serial_hex):
     return ":".join(text[i : i + 2] for i in range(0, len(text), 2))
 
 
-def key_der_b64(key_pem):
+def key_der_b64(key_pem: str | None) -> str:
     """base64 of the PKCS#8 DER of a private key (production's legacy ``der``)."""
     if not key_pem:
         return ""
@@ -99,14 +103,14 @@ def key_der_b64(key_pem):
 class Shape:
     """The profile's fixed rules plus the knobs (``export_forbidden``, ``assign_answer``, ``der_marker``, ``list_cap``)."""
 
-    def __init__(self, profile=DEFAULT_PROFILE):
+    def __init__(self, profile: str = DEFAULT_PROFILE) -> None:
         self.profile = check_profile(profile)
         self.rules = dict(_PROFILE_RULES[profile])
         self.lock = threading.Lock()
         self.knobs = dict(_PROFILE_DEFAULTS[profile])
 
     # -- knobs (admin API) -------------------------------------------------
-    def set(self, body):
+    def set(self, body: dict[str, Any]) -> dict[str, Any]:
         unknown = sorted(set(body) - set(self.knobs))
         if unknown:
             raise bad("unknown field(s): {} (accepted: {})".format(", ".join(unknown), ", ".join(sorted(self.knobs))))
@@ -135,65 +139,65 @@ class Shape:
             self.knobs.update(new)
         return self.describe()
 
-    def knob(self, name):
+    def knob(self, name: str) -> Any:
         with self.lock:
             return self.knobs[name]
 
-    def describe(self):
+    def describe(self) -> dict[str, Any]:
         with self.lock:
             return {"profile": self.profile, **self.knobs}
 
     # -- statuses and errors ---------------------------------------------
     @property
-    def create_status(self):
+    def create_status(self) -> int:
         return self.rules["create_status"]
 
     @property
-    def method_not_allowed_code(self):
+    def method_not_allowed_code(self) -> int:
         return self.rules["method_not_allowed_code"]
 
     @property
-    def me_unassign(self):
+    def me_unassign(self) -> bool:
         """Whether ``DELETE /me/devices/:d/certificates/:c`` exists (contract) or answers 405 (production)."""
         return self.rules["me_unassign"]
 
     @property
-    def assign_needs_public_id(self):
+    def assign_needs_public_id(self) -> bool:
         return self.rules["assign_needs_public_id"]
 
     @property
-    def export_default(self):
+    def export_default(self) -> int:
         """``server_decrypt_export`` of a new certificate record whose policy is not DEVICE_REQUIRED."""
         return self.rules["export_default"]
 
-    def not_owned(self, kind, ident):
+    def not_owned(self, kind: str, ident: Any) -> ApiError:
         """The error for an object that exists but belongs to another user."""
         if self.rules["foreign_status"] == 403:
             return ApiError(403, FORBIDDEN, f"{kind[:1].upper()}{kind[1:]} not owned: {kind} {ident} belongs to another user")
         return not_found(kind, ident)
 
     # -- pagination ------------------------------------------------------
-    def limit_bounds(self):
+    def limit_bounds(self) -> tuple[int | None, int | None]:
         """(max accepted limit or None, silent cap or None)."""
         cap = self.knob("list_cap")
         if cap is not None:
             return None, cap
         return CONTRACT_MAX_LIMIT, None
 
-    def list_body(self, rows, total, offset, limit):
+    def list_body(self, rows: list[dict[str, Any]], total: int, offset: int, limit: int) -> dict[str, Any]:
         if self.rules["list_meta"]:
             return {"data": rows, "meta": {"total": total, "offset": offset, "limit": limit}}
         return {"data": rows}
 
     # -- records ---------------------------------------------------------
-    def wants_heavy(self, query, single):
+    def wants_heavy(self, query: dict[str, list[str]] | None, single: bool) -> bool:
         """Whether ``cert`` / ``der`` / ``csr`` go into a record read with this query string."""
         detail = (query.get("detail") or [""])[-1] if query else ""
         if self.rules["detail_gated"]:
             return detail == "most"
         return single
 
-    def cert(self, row, heavy=True):
+    def cert(self, row: Row, heavy: bool = True) -> dict[str, Any]:
         """A certificate record; ``heavy``: with ``cert`` / ``der`` / ``csr``."""
         sans = json.loads(row["sans"])
         out = {
@@ -230,11 +234,11 @@ class Shape:
                 del out[k]
         return out
 
-    def serial(self, row):
+    def serial(self, row: Row) -> str:
         """``serial_number`` as records carry it: ``04:A1:...`` (production) or lower-case hex (contract)."""
         return colon_hex(row["serial_number"]) if self.rules["lean_records"] else row["serial_number"]
 
-    def _der(self, row):
+    def _der(self, row: Row) -> str:
         if not row["cert"]:
             return ""
         marker = self.knob("der_marker")
@@ -244,7 +248,7 @@ class Shape:
             return key_der_b64(row["key_pem"])
         return row["der"]
 
-    def account(self, row):
+    def account(self, row: Row) -> dict[str, Any]:
         out = {
             "id": row["id"],
             "user_id": row["user_id"],

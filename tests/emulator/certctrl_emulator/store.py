@@ -1,9 +1,17 @@
-"""SQLite state behind one lock. ``path=None`` keeps it in memory (gone on stop)."""
+"""SQLite state behind one lock. ``path=None`` keeps it in memory (gone on stop).
+
+Every statement of the emulator is here: handlers, the worker and the ACME backend call the named queries below."""
+
+from __future__ import annotations
 
 import json
 import sqlite3
 import threading
 import time
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+Row = dict[str, Any]
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT);
@@ -45,16 +53,16 @@ CREATE TABLE IF NOT EXISTS assignments (
 """
 
 
-def now_ms():
+def now_ms() -> int:
     return int(time.time() * 1000)
 
 
-def now_s():
+def now_s() -> int:
     return int(time.time())
 
 
 class Store:
-    def __init__(self, path=None):
+    def __init__(self, path: str | None = None) -> None:
         self.path = path
         self.lock = threading.RLock()
         self.db = sqlite3.connect(path or ":memory:", check_same_thread=False, isolation_level=None)
@@ -65,26 +73,26 @@ class Store:
                 self.db.execute("PRAGMA synchronous=NORMAL")
             self.db.executescript(SCHEMA)
 
-    def close(self):
+    def close(self) -> None:
         with self.lock:
             self.db.close()
 
     # -- low level -------------------------------------------------------
-    def all(self, sql, args=()):
+    def all(self, sql: str, args: Sequence[Any] = ()) -> list[Row]:
         with self.lock:
             return [dict(r) for r in self.db.execute(sql, args).fetchall()]
 
-    def one(self, sql, args=()):
+    def one(self, sql: str, args: Sequence[Any] = ()) -> Row | None:
         with self.lock:
             row = self.db.execute(sql, args).fetchone()
             return dict(row) if row else None
 
-    def run(self, sql, args=()):
+    def run(self, sql: str, args: Sequence[Any] = ()) -> int:
         """Execute a write; returns lastrowid."""
         with self.lock:
             return self.db.execute(sql, args).lastrowid
 
-    def many(self, sql, rows):
+    def many(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
         with self.lock:
             self.db.execute("BEGIN")
             try:
@@ -94,19 +102,166 @@ class Store:
                 self.db.execute("ROLLBACK")
                 raise
 
-    def insert(self, table, values):
+    def insert(self, table: str, values: Row) -> int:
         cols = ", ".join(values)
         marks = ", ".join("?" for _v in values)
         return self.run(f"INSERT INTO {table} ({cols}) VALUES ({marks})", tuple(values.values()))
 
-    def update(self, table, ident, values):
+    def insert_many(self, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+        self.many(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})", rows)
+
+    def update(self, table: str, ident: int, values: Row) -> None:
         if values:
             sets = ", ".join(f"{k} = ?" for k in values)
             self.run(f"UPDATE {table} SET {sets} WHERE id = ?", (*tuple(values.values()), ident))
 
-    def meta_get(self, key):
+    def get(self, table: str, ident: int) -> Row | None:
+        return self.one(f"SELECT * FROM {table} WHERE id = ?", (ident,))
+
+    def delete(self, table: str, ident: int) -> None:
+        self.run(f"DELETE FROM {table} WHERE id = ?", (ident,))
+
+    def of_user(self, table: str, user_id: int) -> list[Row]:
+        return self.all(f"SELECT * FROM {table} WHERE user_id = ?", (user_id,))
+
+    def next_id(self, table: str) -> int:
+        """The first id free of both the rows and the AUTOINCREMENT sequence (bulk inserts choose their ids)."""
+        start = (self.one(f"SELECT COALESCE(MAX(id), 0) AS m FROM {table}")["m"] or 0) + 1
+        seq = self.one("SELECT seq FROM sqlite_sequence WHERE name = ?", (table,))
+        return max(start, (seq["seq"] if seq else 0) + 1)
+
+    def meta_get(self, key: str) -> Any:
         row = self.one("SELECT v FROM meta WHERE k = ?", (key,))
         return json.loads(row["v"]) if row else None
 
-    def meta_set(self, key, value):
+    def meta_set(self, key: str, value: Any) -> None:
         self.run("INSERT OR REPLACE INTO meta (k, v) VALUES (?, ?)", (key, json.dumps(value)))
+
+    # -- users, API keys, CAs ---------------------------------------------
+    def users(self) -> list[Row]:
+        return self.all("SELECT id, name, email FROM users ORDER BY id")
+
+    def api_keys(self) -> list[Row]:
+        return self.all("SELECT * FROM api_keys ORDER BY id")
+
+    def api_key_by_token(self, token: str) -> Row | None:
+        return self.one("SELECT * FROM api_keys WHERE token = ?", (token,))
+
+    def api_key_by_name(self, name: str) -> Row | None:
+        return self.one("SELECT * FROM api_keys WHERE name = ?", (name,))
+
+    def api_key_taken(self, name: str, token: str) -> bool:
+        return self.one("SELECT id FROM api_keys WHERE name = ? OR token = ?", (name, token)) is not None
+
+    def cas(self) -> list[Row]:
+        return self.all("SELECT id, name, user_id FROM cas ORDER BY id")
+
+    def ca(self, ident: int, user_id: int | None = None) -> Row | None:
+        if user_id is None:
+            return self.get("cas", ident)
+        return self.one("SELECT * FROM cas WHERE id = ? AND user_id = ?", (ident, user_id))
+
+    def cas_without_key(self) -> list[Row]:
+        return self.all("SELECT id, name FROM cas WHERE key_pem IS NULL")
+
+    # -- ACME accounts and their registrations ------------------------------
+    def account(self, ident: int, user_id: int | None = None) -> Row | None:
+        if user_id is None:
+            return self.get("acme_accounts", ident)
+        return self.one("SELECT * FROM acme_accounts WHERE id = ? AND user_id = ?", (ident, user_id))
+
+    def account_name_taken(self, user_id: int, name: str, exclude: int | None = None) -> bool:
+        row = self.one("SELECT id FROM acme_accounts WHERE user_id = ? AND name = ? AND id != ?", (user_id, name, exclude or 0))
+        return row is not None
+
+    def registration(self, acct_id: int, directory: str) -> Row | None:
+        return self.one("SELECT * FROM acme_registrations WHERE acct_id = ? AND directory = ?", (acct_id, directory))
+
+    def set_registration_uri(self, acct_id: int, directory: str, uri: str) -> None:
+        self.run("UPDATE acme_registrations SET uri = ? WHERE acct_id = ? AND directory = ?", (uri, acct_id, directory))
+
+    # -- devices -------------------------------------------------------------
+    def devices(self, limit: int = 10000) -> list[Row]:
+        return self.all("SELECT id, device_public_id, name, status, platform, user_id FROM devices ORDER BY id LIMIT ?", (limit,))
+
+    def devices_of(self, user_id: int, status: str | None = None) -> list[Row]:
+        if status:
+            return self.all("SELECT * FROM devices WHERE user_id = ? AND status = ?", (user_id, status))
+        return self.of_user("devices", user_id)
+
+    def device_by_public_id(self, public_id: str) -> Row | None:
+        return self.one("SELECT * FROM devices WHERE device_public_id = ?", (public_id,))
+
+    def devices_of_certificate(self, cert_id: int, user_id: int) -> list[Row]:
+        return self.all(
+            "SELECT d.* FROM devices d JOIN assignments a ON a.device_id = d.id WHERE a.certificate_id = ? AND d.user_id = ?",
+            (cert_id, user_id),
+        )
+
+    # -- certificates and assignments ---------------------------------------
+    def certificates_of(self, user_id: int, acct_id: int | None = None) -> list[Row]:
+        if acct_id is None:
+            return self.of_user("certificates", user_id)
+        return self.all("SELECT * FROM certificates WHERE user_id = ? AND acct_id = ?", (user_id, acct_id))
+
+    def certificate_count(self, acct_id: int) -> int:
+        return self.one("SELECT COUNT(*) AS n FROM certificates WHERE acct_id = ?", (acct_id,))["n"]
+
+    def certificates_of_device(self, device_id: int, user_id: int) -> list[Row]:
+        return self.all(
+            "SELECT c.* FROM certificates c JOIN assignments a ON a.certificate_id = c.id WHERE a.device_id = ? AND c.user_id = ?",
+            (device_id, user_id),
+        )
+
+    def assigned(self, device_id: int, cert_id: int) -> bool:
+        return self.one("SELECT 1 AS x FROM assignments WHERE device_id = ? AND certificate_id = ?", (device_id, cert_id)) is not None
+
+    def assign(self, device_id: int, cert_id: int) -> bool:
+        """Assign unless assigned; True when it was assigned already."""
+        with self.lock:
+            if self.assigned(device_id, cert_id):
+                return True
+            self.insert("assignments", {"device_id": device_id, "certificate_id": cert_id, "created_at": now_ms()})
+            return False
+
+    def unassign(self, device_id: int, cert_id: int) -> bool:
+        """Remove the assignment; False when there was none."""
+        with self.lock:
+            if not self.assigned(device_id, cert_id):
+                return False
+            self.run("DELETE FROM assignments WHERE device_id = ? AND certificate_id = ?", (device_id, cert_id))
+            return True
+
+    # -- issue history -------------------------------------------------------
+    def issues_of(self, cert_id: int) -> list[Row]:
+        return self.all("SELECT * FROM issue_history WHERE cert_record_id = ?", (cert_id,))
+
+    def latest_issue(self, cert_id: int) -> Row | None:
+        return self.one("SELECT id, status FROM issue_history WHERE cert_record_id = ? ORDER BY id DESC LIMIT 1", (cert_id,))
+
+    def issue_count(self, cert_id: int) -> int:
+        return self.one("SELECT COUNT(*) AS n FROM issue_history WHERE cert_record_id = ?", (cert_id,))["n"]
+
+    def issue_of(self, cert_id: int, hid: int) -> Row | None:
+        return self.one("SELECT * FROM issue_history WHERE id = ? AND cert_record_id = ?", (hid, cert_id))
+
+    def issue_status(self, hid: int) -> str | None:
+        row = self.one("SELECT status FROM issue_history WHERE id = ?", (hid,))
+        return row["status"] if row else None
+
+    def set_order_url(self, hid: int, url: str) -> None:
+        self.run("UPDATE issue_history SET acme_order_id = ? WHERE id = ? AND status = 'PROCESSING'", (url, hid))
+
+    def start_processing(self, hid: int, next_at: int) -> None:
+        self.run("UPDATE issue_history SET status = 'PROCESSING', next_at = ? WHERE id = ? AND status = 'PENDING'", (next_at, hid))
+
+    def fail_interrupted(self) -> None:
+        """A SELF_CA row left PROCESSING by a crash cannot finish any more."""
+        self.run(
+            "UPDATE issue_history SET status = 'FAILED', error_message = 'interrupted by a restart', "
+            "completed_at = ? WHERE status = 'PROCESSING' AND next_at = 0",
+            (now_ms(),),
+        )
+
+    def asynchronous_in_flight(self) -> list[Row]:
+        return self.all("SELECT id, status, next_at FROM issue_history WHERE status IN ('PENDING', 'PROCESSING') AND next_at > 0 ORDER BY id")

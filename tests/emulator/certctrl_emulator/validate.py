@@ -1,7 +1,11 @@
 """Request validation helpers: every error names the offending field or parameter."""
 
+from __future__ import annotations
+
 import json
 import re
+from collections.abc import Collection, Sequence
+from typing import Any
 
 from .errors import JSON_PARSE_ERROR, ApiError, bad, missing
 
@@ -10,7 +14,7 @@ DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
 
 
-def is_hostname(name):
+def is_hostname(name: Any) -> bool:
     if not isinstance(name, str) or not name or len(name) > 253:
         return False
     labels = name.split(".")
@@ -21,7 +25,7 @@ def is_hostname(name):
     return all(_LABEL.match(label) for label in labels) and not labels[-1].isdigit()
 
 
-def parse_json(raw, ignore=False):
+def parse_json(raw: bytes | None, ignore: bool = False) -> dict[str, Any]:
     """Body -> dict. Empty body is {}; malformed JSON is 400 code 5021 (unless ``ignore``)."""
     if not raw or not raw.strip():
         return {}
@@ -38,19 +42,19 @@ def parse_json(raw, ignore=False):
     return body
 
 
-def reject_unknown(body, allowed):
+def reject_unknown(body: dict[str, Any], allowed: Collection[str]) -> None:
     unknown = sorted(set(body) - set(allowed))
     if unknown:
         raise bad("unknown field(s): {} (accepted: {})".format(", ".join(unknown), ", ".join(sorted(allowed))))
 
 
-def req(body, field):
+def req(body: dict[str, Any], field: str) -> Any:
     if field not in body or body[field] is None:
         raise missing(field)
     return body[field]
 
 
-def integer(value, field, minimum=None):
+def integer(value: Any, field: str, minimum: int | None = None) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise bad(f"field '{field}': must be an integer")
     if minimum is not None and value < minimum:
@@ -58,7 +62,7 @@ def integer(value, field, minimum=None):
     return value
 
 
-def string(value, field, max_len=255, allow_empty=True):
+def string(value: Any, field: str, max_len: int = 255, allow_empty: bool = True) -> str:
     if not isinstance(value, str):
         raise bad(f"field '{field}': must be a string")
     if not allow_empty and not value.strip():
@@ -68,13 +72,13 @@ def string(value, field, max_len=255, allow_empty=True):
     return value
 
 
-def choice(value, field, choices):
+def choice(value: Any, field: str, choices: Sequence[Any]) -> Any:
     if value not in choices:
         raise bad("field '{}': {!r} is not one of {}".format(field, value, ", ".join(str(c) for c in choices)))
     return value
 
 
-def hostname(value, field):
+def hostname(value: Any, field: str) -> str:
     if not isinstance(value, str):
         raise bad(f"field '{field}': must be a string")
     if not is_hostname(value):
@@ -82,7 +86,7 @@ def hostname(value, field):
     return value
 
 
-def page(query, max_limit=MAX_LIMIT, cap=None):
+def page(query: dict[str, list[str]], max_limit: int | None = MAX_LIMIT, cap: int | None = None) -> tuple[int, int]:
     """``offset``/``limit`` from the query string (400 naming the parameter when bad).
 
     ``max_limit``: larger limits are 400 (None: no bound); ``cap``: larger limits are silently lowered to it."""
