@@ -93,7 +93,7 @@ options:
   return_pem:
     description:
       - Also return the heavy fields C(cert) and C(csr) of the record (public certificate data).
-      - C(der) is never returned (not in results, diffs or errors): production fills it with the private key DER.
+      - C(der) is never returned (not in results, diffs or errors), because production fills it with the private key DER.
     type: bool
     default: false
 seealso:

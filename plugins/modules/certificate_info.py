@@ -17,7 +17,7 @@ description:
     for single-certificate lookups (O(certificate_id), or O(domain_name) together with O(acct_id) or O(acme_account))
     and, for lists, when O(include_x509=true) reads each record in full (one request per certificate, with C(?detail=most)).
     It is present only once the certificate has been issued.
-  - C(der) is never returned: production fills it with the private key DER.
+  - C(der) is never returned, because production fills it with the private key DER.
 extends_documentation_fragment:
   - cjj365.certctrl._api
   - cjj365.certctrl._attributes

@@ -40,6 +40,9 @@ description:
     from the C(certctrl_*) variables (templated, vault-encrypted values too), then from the E(CERTCTRL_API_URL),
     E(CERTCTRL_API_KEY), E(CERTCTRL_CA_PATH), E(CERTCTRL_VALIDATE_CERTS), E(CERTCTRL_TIMEOUT) and E(CERTCTRL_RETRIES)
     environment variables of the controller.
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.flow
 attributes:
   check_mode:
     support: full
@@ -55,7 +58,10 @@ attributes:
     support: full
   async:
     support: none
+  bypass_host_loop:
+    support: none
   platform:
+    support: full
     platforms: posix
 options:
   device_id:
