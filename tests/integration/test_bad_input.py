@@ -106,7 +106,7 @@ MODULE_CASES = {
 
 
 def test_modules_bad_connection_options(emu: Emulator, tmp_path: Path) -> None:
-    tasks = [{"name": name, "cjj365.certctrl.device_info": args, "ignore_errors": True} for name, (args, _) in MODULE_CASES.items()]
+    tasks = [{"name": name, "cjj365.certctrl.device_info": args, "ignore_errors": True} for name, (args, _message) in MODULE_CASES.items()]
     tasks += [
         {"name": "api_url with /apiv1", "cjj365.certctrl.device_info": {"api_url": emu.base_url + "/apiv1/", "device_id": 1}},
         {"name": "plain http on loopback", "cjj365.certctrl.device_info": {"api_url": emu.http_url, "device_id": 1}},
@@ -118,7 +118,7 @@ def test_modules_bad_connection_options(emu: Emulator, tmp_path: Path) -> None:
     )
     output = clean(run)
 
-    for name, (_, message) in MODULE_CASES.items():
+    for name, (_args, message) in MODULE_CASES.items():
         result = run.task(name)
         assert result["_status"] == "failed" and result["msg"] == message, (name, result)
     assert run.task("timeout from the environment")["msg"] == "timeout must be a positive number of seconds, got 0.0"
@@ -179,7 +179,7 @@ def test_lookup_bad_connection_options(emu: Emulator, tmp_path: Path) -> None:
     def show(name: str, expression: str, **task: t.Any) -> dict[str, t.Any]:
         return {"name": name, "ansible.builtin.debug": {"msg": "{{ " + expression + " }}"}, "ignore_errors": True, **task}
 
-    tasks = [show(name, f"lookup('{LOOKUP}', 'devices/1', {kwarg})") for name, (kwarg, _) in PLUGIN_CASES.items()]
+    tasks = [show(name, f"lookup('{LOOKUP}', 'devices/1', {kwarg})") for name, (kwarg, _message) in PLUGIN_CASES.items()]
     tasks += [
         show("timeout variable", f"lookup('{LOOKUP}', 'devices/1')", vars={"certctrl_timeout": "{{ -1 }}"}),
         show("timeout not a number", f"lookup('{LOOKUP}', 'devices/1', timeout='soon')"),
@@ -192,7 +192,7 @@ def test_lookup_bad_connection_options(emu: Emulator, tmp_path: Path) -> None:
     )
     output = clean(run)
 
-    for name, (_, message) in PLUGIN_CASES.items():
+    for name, (_kwarg, message) in PLUGIN_CASES.items():
         result = run.task(name)
         assert result["_status"] == "failed" and f"cert-ctrl: configuring the cert-ctrl client: {message}" in result["msg"], (name, result)
     assert "timeout must be a positive number of seconds, got -1.0" in run.task("timeout variable")["msg"]

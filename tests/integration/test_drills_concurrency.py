@@ -120,8 +120,8 @@ def test_parallel_processes_create_one_record(emu: Emulator, slow_creates: None,
         )
     outputs = [(results, proc.communicate(timeout=600)[0], proc.returncode) for results, proc in procs]
 
-    assert all(rc == 0 for _, _, rc in outputs), "\n".join(out[-2000:] for _, out, _ in outputs)
-    rows = [row for results, _, _ in outputs for row in json.loads(results.read_text())]
+    assert all(rc == 0 for _results, _out, rc in outputs), "\n".join(out[-2000:] for _results, out, _rc in outputs)
+    rows = [row for results, _out, _rc in outputs for row in json.loads(results.read_text())]
     for task in ("Account", "Certificate", "Assign"):
         assert sum(1 for r in rows if r["task"] == task and r["result"].get("changed")) == 1, task
     (account,) = accounts_named(api, names["account"])
@@ -135,7 +135,7 @@ def test_existing_duplicates_converge_on_the_lowest_id(emu: Emulator, tmp_path: 
     api = Api(emu)
     account = api.account(unique(f"dups-{emu.profile}"))
     domain = f"{unique('dups')}.example.com"
-    ids = sorted(api.certificate(account["id"], domain)["id"] for _ in range(3))
+    ids = sorted(api.certificate(account["id"], domain)["id"] for _attempt in range(3))
     emu.admin.reset()
     playbook = """
 - name: Duplicates exist already
@@ -168,7 +168,7 @@ def test_concurrent_account_create_elsewhere_is_adopted_not_a_409(emu: Emulator,
     # The module's read says "absent"; while its POST is held back, "another machine" creates the account.
     emu.admin.add_fault(path="^/apiv1/me/acme-accounts$", method="POST", kind="slow", delay=3 * SLOW, count=1)
     playbook = tmp_path / "account.yml"
-    playbook.write_text(FLOW.split("    - name: Certificate")[0])
+    playbook.write_text(FLOW.split("    - name: Certificate", maxsplit=1)[0])
     env = {**ansible_env(emu), "CERTCTRL_TEST_RESULTS": str(tmp_path / "account.json")}
     cmd = [
         str(Path(sys.executable).parent / "ansible-playbook"),

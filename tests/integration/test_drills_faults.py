@@ -90,7 +90,7 @@ def test_fault_storm_over_the_whole_flow(fresh_emulator: Emulator, tmp_path: Pat
     emu.admin.clear_faults()
 
     # Counted through the API, without faults: nothing was created twice.
-    for names, _, _ in rounds:
+    for names, _second, _third in rounds:
         accounts = [a for a in api.call("GET", "/acme-accounts", params={"limit": 100}) if a["name"] == names["account"]]
         assert len(accounts) == 1, names
         (certificate,) = api.certificates(accounts[0]["id"], names["domain"])

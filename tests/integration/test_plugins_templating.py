@@ -282,12 +282,12 @@ def test_inventory_options_from_templated_and_vaulted_values(emu: Emulator, worl
     rc, output, data = results["validate_certs"]
     assert rc == 0, output
     assert "web1" in data["_meta"]["hostvars"]
-    rc, output, _ = results["timeout"]
+    rc, output, _data = results["timeout"]
     assert rc != 0 and "within 1.0 s (timeout option)" in output, output
     rc, output, data = results["retries"]
     assert rc != 0 and "HTTP 503" in output, output
     assert len(keys["retries"]) == 3  # retries 2: three requests, not the default's six
-    assert all(emu.token("readonly") not in out for _, out, _ in results.values())
+    assert all(emu.token("readonly") not in out for _rc, out, _data in results.values())
 
 
 def test_inventory_export_is_plain_json(emu: Emulator, tmp_path: Path) -> None:

@@ -24,12 +24,22 @@ from conftest import ansible_env
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from test_role_deploy import FOUR, Api, deploy, downloads, inventory, marking_service, result_of, serial_of
-from test_role_deploy import api as api
-from test_role_deploy import emu as emu
 
 from certctrl_emulator.testing import Emulator
 
 KILL_HOOK = "CERTCTRL_TEST_KILL_AFTER_RENAME"
+
+
+@pytest.fixture(scope="module")
+def emu(tmp_path_factory: pytest.TempPathFactory) -> t.Iterator[Emulator]:
+    # Its own emulator: the drills count requests and bundle downloads, and inject faults.
+    with Emulator(tls=True, issue_delay=0.1, workdir=tmp_path_factory.mktemp("emulator-drills")) as emulator:
+        yield emulator
+
+
+@pytest.fixture(scope="module")
+def api(emu: Emulator) -> Api:
+    return Api(emu)
 
 
 def counting_python(tmp_path: Path) -> tuple[Path, Path]:

@@ -70,7 +70,7 @@ class Host:
         self.rcs[(step, name)] = list(rcs)
 
     def run(self, command: list[str]) -> tuple[int, str, str]:
-        _, step, name = command
+        _prefix, step, name = command
         self.calls.append(f"{step} {name}")
         scripted = self.rcs.get((step, name), [0])
         rc = scripted.pop(0) if len(scripted) > 1 else scripted[0]
