@@ -249,3 +249,36 @@ def test_a_truncated_download_is_fetched_again(emu: Emulator, api: Api, tmp_path
     assert "downloading it again (1/3)" in run.stdout + run.stderr
     assert consistent(tmp_path / "roots" / "web" / record["domain_name"]) == serial_of(record["cert"])
     assert set(FOUR) <= {p.name for p in (tmp_path / "roots" / "web" / record["domain_name"]).iterdir()}
+
+
+def test_export_forbidden_fails_the_host_naming_the_certificate_and_the_setting(emu: Emulator, api: Api, tmp_path: Path) -> None:
+    """Production-shape row 12: a 403 EXPORT_FORBIDDEN is an actionable message, and nothing reaches the host."""
+    (device,) = emu.admin.create_devices(1)
+    record = api.certificate(device)
+    inv = inventory(tmp_path, {"web": {"certctrl_device_id": device}})
+    emu.admin.set_shape(export_forbidden=True)
+    try:
+        run = deploy(emu, tmp_path, inv)
+    finally:
+        emu.admin.set_shape(export_forbidden=False)
+
+    assert run.rc != 0
+    failure = run.task("Deploy the device's certificates (fetch and validate the bundle only where the host is not current)", "web")
+    assert f"certificate {record['id']} ({record['domain_name']})" in failure["msg"]
+    assert "server_decrypt_export" in failure["msg"] and "nothing was changed" in failure["msg"]
+    assert not (tmp_path / "roots" / "web" / record["domain_name"]).exists()
+
+
+def test_wrap_pending_is_waited_for_then_deployed(emu: Emulator, api: Api, tmp_path: Path) -> None:
+    """Production-shape row 13: 409 WRAP_PENDING is retried with doubling waits; the deploy then goes through."""
+    (device,) = emu.admin.create_devices(1)
+    record = api.certificate(device)
+    inv = inventory(tmp_path, {"web": {"certctrl_device_id": device}})
+    emu.admin.add_bundle_fault("wrap_pending", certificate_id=record["id"], count=2)
+
+    run = deploy(emu, tmp_path, inv)
+
+    assert run.rc == 0, run.stdout
+    pending = [r for r in emu.admin.requests() if r["route"].endswith("/bundle") and f"/devices/{device}/" in r["path"] and r["status"] == 409]
+    assert len(pending) == 2
+    assert consistent(tmp_path / "roots" / "web" / record["domain_name"]) == serial_of(record["cert"])
