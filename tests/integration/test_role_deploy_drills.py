@@ -256,6 +256,7 @@ def test_export_forbidden_fails_the_host_naming_the_certificate_and_the_setting(
     (device,) = emu.admin.create_devices(1)
     record = api.certificate(device)
     inv = inventory(tmp_path, {"web": {"certctrl_device_id": device}})
+    emu.admin.set_certificate(record["id"], server_decrypt_export=0)  # production's default; the contract profile's is 1
     emu.admin.set_shape(export_forbidden=True)
     try:
         run = deploy(emu, tmp_path, inv)
