@@ -14,10 +14,10 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
-import re
 import typing as t
 
 from ansible_collections.cjj365.certctrl.plugins.module_utils import _x509
+from ansible_collections.cjj365.certctrl.plugins.module_utils._pem import normalize_fingerprint
 from ansible_collections.cjj365.certctrl.plugins.plugin_utils._deploy_plan import OPTIONAL_FILES
 
 EMPTY_PENDING: dict[str, t.Any] = {"services": [], "restore": [], "manifests": [], "certificates": [], "planned": False}
@@ -26,10 +26,6 @@ EMPTY_PENDING: dict[str, t.Any] = {"services": [], "restore": [], "manifests": [
 def normalize_serial(value: t.Any) -> str:
     """Lower-case hex without separators or leading zeros ('04:A1:B2' -> '4a1b2'); '' when there is none."""
     return _x509.normalize_serial(value) or ""
-
-
-def normalize_fingerprint(value: t.Any) -> str:
-    return re.sub(r"[^0-9a-f]", "", str(value or "").lower())
 
 
 def _by_path(state: dict[str, t.Any]) -> dict[str, dict[str, t.Any]]:
@@ -239,7 +235,6 @@ __all__ = [
     "file_actions",
     "host_matches_manifest",
     "merge_pending",
-    "normalize_fingerprint",
     "normalize_serial",
     "pending_certificate",
     "server_matches",
