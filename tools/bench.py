@@ -13,6 +13,9 @@ machine in this run and only meaningful as ratios measured side by side.
   BENCH_SEED=7           the seed of the fleet runs' random order (default: a new one, printed)
   BENCH_RUN_TIMEOUT=600  stop the bench when one ansible-playbook run takes longer (seconds, default 3600)
   BENCH_QUICK=1          skip the 60 s issuance wait
+  BENCH_PLAYBOOKS=role,naive  the fleet runs' playbooks (default role,naive,plain; role and naive are always run)
+  BENCH_PARTS=fleets     the parts to run, of blocks,fleets,wait,listings (default all of them)
+  BENCH_DOC=docs/benchmarks-200-hosts.md  the page to write (default docs/benchmarks.md)
   CERTCTRL_EMULATOR_PROFILE=contract  the emulators' shape (default: production's)
 
 The helpers live in tools/bench/:
@@ -200,8 +203,11 @@ def bench_inventory(emu: Emulator, tmp: Path) -> None:
 # -- the fleets: the role against the naive and the straightforward playbooks ---------------------------------
 
 
-def bench_fleets(tmp: Path, sizes: list[int], forks: str, seed: int, timeout: float, startup: float) -> tuple[list[Table], list[Target]]:
-    playbooks = {"role": "cjj365.certctrl.deploy", "naive": str(REPO / "tools" / "bench" / "naive.yml"), "plain": str(REPO / "tools" / "bench" / "plain.yml")}
+FLEET_PLAYBOOKS = {"role": "cjj365.certctrl.deploy", "naive": str(REPO / "tools" / "bench" / "naive.yml"), "plain": str(REPO / "tools" / "bench" / "plain.yml")}
+
+
+def bench_fleets(tmp: Path, sizes: list[int], names: list[str], forks: str, seed: int, timeout: float, startup: float) -> tuple[list[Table], list[Target]]:
+    playbooks = {name: FLEET_PLAYBOOKS[name] for name in names}
     rng = random.Random(seed)
     results: list[fleet_report.FleetResult] = []
     for hosts in sizes:
@@ -210,7 +216,7 @@ def bench_fleets(tmp: Path, sizes: list[int], forks: str, seed: int, timeout: fl
         with Emulator(workdir=tmp / f"fleet-{hosts}-emulator") as emu:
             fleet = fleet_mod.make_fleet(emu, hosts, tmp / f"fleet-{hosts}", list(playbooks))
             env = ansible_env(emu, ANSIBLE_FORKS=forks)
-            result = fleet_report.FleetResult(fleet=fleet, runs={}, profile=getattr(emu, "profile", "contract"))
+            result = fleet_report.FleetResult(fleet=fleet, runs={}, playbooks=list(playbooks), profile=getattr(emu, "profile", "contract"))
             for name, phase in fleet_mod.run_order(list(playbooks), rng):
                 label = f"{name} {phase}"
                 run = fleet_mod.run_playbook(emu, playbooks[name], fleet.inventories[name], env, tmp, f"{hosts} {label}", timeout=timeout)
@@ -317,26 +323,54 @@ def options() -> tuple[list[int], str, int, float]:
     return sizes, values["BENCH_FORKS"], int(values["BENCH_SEED"]), float(values["BENCH_RUN_TIMEOUT"])
 
 
+PARTS = ("blocks", "fleets", "wait", "listings")
+
+
+def chosen(variable: str, allowed: tuple[str, ...] | list[str], default: str, required: tuple[str, ...] = ()) -> list[str]:
+    """A comma-separated choice among `allowed`, in `allowed`'s order: a bad value stops the bench naming the variable."""
+    names = [name.strip() for name in (os.environ.get(variable) or default).split(",") if name.strip()]
+    unknown = sorted(set(names) - set(allowed))
+    if unknown or not set(required) <= set(names) or not names:
+        raise SystemExit(f"{variable} must name some of {','.join(allowed)} (always {','.join(required) or 'one'}), not {os.environ.get(variable)!r}")
+    return [name for name in allowed if name in names]
+
+
 def main() -> None:
     sizes, forks, seed, timeout = options()
+    names = chosen("BENCH_PLAYBOOKS", list(FLEET_PLAYBOOKS), ",".join(FLEET_PLAYBOOKS), required=("role", "naive"))
+    parts = chosen("BENCH_PARTS", PARTS, ",".join(PARTS))
+    doc = (REPO / os.environ["BENCH_DOC"]).resolve() if os.environ.get("BENCH_DOC") else DOC
     quick = os.environ.get("BENCH_QUICK") == "1"
     began = time.perf_counter()
     print(f"cjj365.certctrl benchmarks: counts are exact; times are this machine, this run (fleets {sizes}, forks {forks}, BENCH_SEED={seed})\n")
     startup = module_startup()
+    tables: list[Table] = []
+    targets: list[Target] = []
+    sections = []
     with tempfile.TemporaryDirectory(prefix="certctrl-bench-") as tmpdir:
         tmp = Path(tmpdir)
-        bench_emulator(tmp)
-        with Emulator(workdir=tmp / "main", issue_delay=0.2) as emu:
-            bench_client(emu)
-            bench_inventory(emu, tmp)
-            bench_modules(emu, tmp)
-            bench_bundle(emu, tmp)
-        bench_issue_polling(tmp)
-        fleet_tables, fleet_targets = bench_fleets(tmp, sizes, forks, seed, timeout, startup)
-        wait_tables, wait_targets, polling_text = bench_issue_wait(tmp, quick)
-        listing_tables, listing_targets = bench_listings(tmp)
-    tables = [BLOCKS, *fleet_tables, *wait_tables, *listing_tables]
-    targets = [*fleet_targets, *wait_targets, *listing_targets]
+        if "blocks" in parts:
+            bench_emulator(tmp)
+            with Emulator(workdir=tmp / "main", issue_delay=0.2) as emu:
+                bench_client(emu)
+                bench_inventory(emu, tmp)
+                bench_modules(emu, tmp)
+                bench_bundle(emu, tmp)
+            bench_issue_polling(tmp)
+            tables.append(BLOCKS)
+        if "fleets" in parts:
+            fleet_tables, fleet_targets = bench_fleets(tmp, sizes, names, forks, seed, timeout, startup)
+            tables += fleet_tables
+            targets += fleet_targets
+        if "wait" in parts:
+            wait_tables, wait_targets, polling_text = bench_issue_wait(tmp, quick)
+            tables += wait_tables
+            targets += wait_targets
+            sections.append(("The issue module's polling", polling_text))
+        if "listings" in parts:
+            listing_tables, listing_targets = bench_listings(tmp)
+            tables += listing_tables
+            targets += listing_targets
     for table in tables:
         print_table(table)
     print_targets(targets)
@@ -345,9 +379,13 @@ def main() -> None:
     facts["Measured"] = f"{commit()}; the deploy role {role_in_tree()}"
     facts["Fleet runs"] = f"sizes {', '.join(map(str, sizes))}, forks {forks}, order from BENCH_SEED={seed}"
     facts["Bench duration"] = f"{(time.perf_counter() - began) / 60:.0f} min (`make bench` in all)"
-    sections = [("The issue module's polling", polling_text), ("Running it", RUNNING)]
-    write_markdown(DOC, intro=INTRO, facts=facts, tables=tables, targets=targets, sections=sections)
-    print(f"\nwritten to {DOC.relative_to(REPO)}")
+    if "fleets" in parts:
+        facts["Fleet runs"] += f", playbooks {', '.join(names)}"
+    else:
+        del facts["Fleet runs"]
+    sections.append(("Running it", RUNNING))
+    write_markdown(doc, intro=INTRO, facts=facts, tables=tables, targets=targets, sections=sections)
+    print(f"\nwritten to {doc}")
 
 
 INTRO = """
@@ -364,8 +402,10 @@ straightforward playbook's, so the 200-host fleet takes about 2 hours; see "Benc
 first runs of the three playbooks in a random order, then their reruns in another, so that other work on the machine
 hits all of them alike), `BENCH_RUN_TIMEOUT=600` stops the bench when one ansible-playbook run takes longer (default
 3600 s), `BENCH_QUICK=1` skips the 60 s issuance, `CERTCTRL_EMULATOR_PROFILE=contract` has the emulators answer in
-the contract's lenient shape instead of production's (the fleet tables say which). For example
-`make bench BENCH_SIZES=20,50,200`.
+the contract's lenient shape instead of production's (the fleet tables say which), `BENCH_PLAYBOOKS=role,naive` leaves
+the straightforward playbook out of the fleet runs, `BENCH_PARTS=fleets` runs only some of the parts (blocks, fleets,
+wait, listings) and `BENCH_DOC=docs/benchmarks-200-hosts.md` writes another page than this one. For example
+`make bench BENCH_SIZES=200 BENCH_PLAYBOOKS=role,naive BENCH_PARTS=fleets BENCH_DOC=docs/benchmarks-200-hosts.md`.
 
 Everything runs against in-process emulators in a temporary directory that is removed at the end; nothing outside it
 is touched. The bench is not part of `make test`: it asserts nothing about time. The fleet runs are bound by the

@@ -28,11 +28,16 @@ class FleetResult:
 
     fleet: Fleet
     runs: dict[str, Run]
+    playbooks: list[str] = field(default_factory=lambda: list(PLAYBOOKS))  # the columns: "role" and "naive" always
     reloads: dict[str, int] = field(default_factory=dict)  # "<playbook> <phase>" -> hosts whose service was reloaded
     profile: str = "contract"  # how the emulator answered: production's known shape or the contract's
 
     def run(self, playbook: str, phase: str) -> Run:
         return self.runs[f"{playbook} {phase}"]
+
+    def others(self) -> list[str]:
+        """The playbooks the role is compared with, in the table's order."""
+        return [name for name in self.playbooks if name != "role"]
 
 
 def report(results: list[FleetResult], forks: str, startup: float, role: str, commit: str) -> tuple[list[Table], list[Target]]:
@@ -76,16 +81,18 @@ def figures(run: Run, fleet: Fleet, reloaded: int) -> list[tuple[str, str, float
 def fleet_table(result: FleetResult, forks: str, role: str, commit: str) -> Table:
     fleet = result.fleet
     hosts = fleet.hosts
+    names, others = result.playbooks, result.others()
+    against = " and the ".join(PLAYBOOKS[name].lower() for name in others) + " playbook" + "s" * (len(others) > 1)
     table = Table(
-        f"Fleet of {hosts} hosts: the deploy role against the naive and the straightforward playbooks",
-        ["Figure", *PLAYBOOKS.values(), "Role / naive", "Role / straightforward"],
+        f"Fleet of {hosts} hosts: the deploy role against the {against}",
+        ["Figure", *(PLAYBOOKS[name] for name in names), *(f"Role / {PLAYBOOKS[name].lower()}" for name in others)],
     )
     for phase in PHASES:
-        columns = {name: figures(result.run(name, phase), fleet, result.reloads.get(f"{name} {phase}", 0)) for name in PLAYBOOKS}
+        columns = {name: figures(result.run(name, phase), fleet, result.reloads.get(f"{name} {phase}", 0)) for name in names}
         for i, (label, _shown, _value) in enumerate(columns["role"]):
-            cells = [columns[name][i][1] for name in PLAYBOOKS]
+            cells = [columns[name][i][1] for name in names]
             role_value = columns["role"][i][2]
-            ratios = ["", ""] if role_value < 0 else [ratio(role_value, columns[other][i][2]) for other in ("naive", "plain")]
+            ratios = [""] * len(others) if role_value < 0 else [ratio(role_value, columns[other][i][2]) for other in others]
             table.add(f"{PHASE_TITLES[phase]}: {label}", *cells, *ratios)
     runs = list(result.runs.values())
     table.notes += [
@@ -99,8 +106,13 @@ def fleet_table(result: FleetResult, forks: str, role: str, commit: str) -> Tabl
         "Naive: tools/bench/naive.yml, what a user writes first: per host and certificate (ids written in the inventory) `uri` downloads"
         " the bundle on the controller (`delegate_to: localhost`), `file` makes the directory, `unarchive` (`remote_src: false`) unpacks"
         " the zip into it. It validates nothing, sets no key mode of its own, keeps no backup and reloads nothing.",
-        "Straightforward: tools/bench/plain.yml, per host `uri` (list the device's certificates), `uri` (download each bundle),"
-        " `unarchive` (on the controller), `file` + `copy` with modes, and a handler running the same test and reload.",
+    ]
+    if "plain" in names:
+        table.notes.append(
+            "Straightforward: tools/bench/plain.yml, per host `uri` (list the device's certificates), `uri` (download each bundle),"
+            " `unarchive` (on the controller), `file` + `copy` with modes, and a handler running the same test and reload."
+        )
+    table.notes += [
         "Module executions: every module Ansible ran for the host, on the host or delegated to the controller, those an action runs"
         " inside one task included (`copy` and `unarchive` run `stat` first), counted by wrapping `ActionBase._execute_module` in"
         " tools/bench/callback_plugins/bench_tasks.py. Tasks that ran a module: task results of a module, loop items one by one,"
@@ -128,14 +140,15 @@ def profile_table(result: FleetResult) -> Table:
 
 def growth_table(results: list[FleetResult]) -> Table:
     """Per-host wall and CPU time at each size: whether the cost grows with the fleet faster than the fleet."""
+    names = [name for name in PLAYBOOKS if all(name in result.playbooks for result in results)]
     table = Table(
         "How the cost grows with the fleet (per host)",
-        ["Hosts", "Run", *(f"{label}: wall / CPU" for label in PLAYBOOKS.values()), "Role / naive: wall", "Role / naive: CPU"],
+        ["Hosts", "Run", *(f"{PLAYBOOKS[name]}: wall / CPU" for name in names), "Role / naive: wall", "Role / naive: CPU"],
     )
     for result in results:
         hosts = result.fleet.hosts
         for phase in PHASES:
-            runs = {name: result.run(name, phase) for name in PLAYBOOKS}
+            runs = {name: result.run(name, phase) for name in names}
             cells = [f"{seconds(run.seconds / hosts)} / {seconds(run.cpu_seconds / hosts)}" for run in runs.values()]
             role, naive = runs["role"], runs["naive"]
             table.add(hosts, PHASE_TITLES[phase], *cells, ratio(role.seconds, naive.seconds), ratio(role.cpu_seconds, naive.cpu_seconds))
@@ -192,7 +205,8 @@ def fleet_targets(result: FleetResult, startup: float) -> list[Target]:
             )
         missed = [target for target in group if target.met is not True]
         if missed:
-            missed[0].why = why(role, naive, result.run("plain", phase), hosts, startup, [target.name for target in missed])
+            plain = result.run("plain", phase) if "plain" in result.playbooks else None
+            missed[0].why = why(role, naive, plain, hosts, startup, [target.name for target in missed])
         targets += group
     return targets
 
@@ -206,9 +220,10 @@ def routes(run: Run, hosts: int) -> str:
     return "\n".join(f"- `{route}`: {n / hosts:g} per host" for route, n in sorted(run.by_route.items())) or "- none"
 
 
-def why(role: Run, naive: Run, plain: Run, hosts: int, startup: float, missed: list[str]) -> str:
+def why(role: Run, naive: Run, plain: Run | None, hosts: int, startup: float, missed: list[str]) -> str:
     """The profile behind a missed target: where the role's run spends its time, its module executions and requests."""
-    role_n, naive_n, plain_n = (sum(run.modules.values()) for run in (role, naive, plain))
+    role_n, naive_n = (sum(run.modules.values()) for run in (role, naive))
+    straightforward = "" if plain is None else f"; straightforward {sum(plain.modules.values()) / hosts:g} ({module_mix(plain, hosts)})"
     costliest = "\n".join(f"- {task}: {seconds(secs)}, {secs / role.seconds:.0%}" for task, _runs, secs in profile(role.tasks, top=6))
     per_module = role.seconds / role_n * 1000 if role_n else 0.0
     naive_per_module = naive.seconds / naive_n * 1000 if naive_n else 0.0
@@ -220,7 +235,7 @@ Where the role's run ({role.label}) spends its time (per-task wall time, tools/b
 {costliest}
 
 Module executions per host: role {role_n / hosts:g} ({module_mix(role, hosts) or "none"}); naive {naive_n / hosts:g}
-({module_mix(naive, hosts)}); straightforward {plain_n / hosts:g} ({module_mix(plain, hosts)}).
+({module_mix(naive, hosts)}){straightforward}.
 
 The runs are bound by the controller's CPU, not by the API (it answers in milliseconds). With the local connection
 every module execution is a new Python process that imports `ansible.module_utils.basic` ({seconds(startup)} alone on

@@ -76,7 +76,17 @@ def mem_total(meminfo: str) -> str:
     return "unknown"
 
 
-COMMAND_VARIABLES = ("BENCH_SIZES", "BENCH_FORKS", "BENCH_SEED", "BENCH_RUN_TIMEOUT", "BENCH_QUICK", "CERTCTRL_EMULATOR_PROFILE")
+COMMAND_VARIABLES = (
+    "BENCH_SIZES",
+    "BENCH_FORKS",
+    "BENCH_SEED",
+    "BENCH_RUN_TIMEOUT",
+    "BENCH_QUICK",
+    "BENCH_PLAYBOOKS",
+    "BENCH_PARTS",
+    "BENCH_DOC",
+    "CERTCTRL_EMULATOR_PROFILE",
+)
 
 
 def machine() -> dict[str, str]:
