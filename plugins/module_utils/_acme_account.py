@@ -5,8 +5,6 @@
 # PRIVATE to the cjj365.certctrl collection: no compatibility promise for other users.
 # ACME accounts: the desired state of the acme_account module and the reads of acme_account_info.
 
-from __future__ import annotations
-
 import typing as t
 
 from ansible_collections.cjj365.certctrl.plugins.module_utils import _lock
@@ -17,13 +15,13 @@ from ansible_collections.cjj365.certctrl.plugins.module_utils._errors import Cer
 
 # Options that are record fields of the same name (besides the natural key ``name``).
 FIELDS = ("email", "provider", "ca_id", "leaf_key_algorithm", "leaf_rsa_bits", "leaf_ec_curve", "cert_valid_seconds")
-NORMALIZERS: dict[str, state.Normalizer] = {"ca_id": state.zero_is_none}
+NORMALIZERS: t.Dict[str, state.Normalizer] = {"ca_id": state.zero_is_none}
 # The fields every server returns (production's lean record, production-shape row 6; the contract adds leaf_*,
 # cert_valid_seconds, created_at): what a check run predicts for a new account, with the fields the task sends.
 TEMPLATE = {**dict.fromkeys(("id", "user_id", "name", "provider", "kid")), "email": "", "ca_id": 0}
 
 
-def ensure(client: CertCtrlClient, params: t.Mapping[str, t.Any], *, check_mode: bool, diff: bool, warn: t.Callable[[str], None]) -> dict[str, t.Any]:
+def ensure(client: CertCtrlClient, params: t.Mapping[str, t.Any], *, check_mode: bool, diff: bool, warn: t.Callable[[str], None]) -> t.Dict[str, t.Any]:
     """State present or absent of one account identified by ``id`` or ``name``."""
     state.check_ids(params, "id")
     current = _find(client, params)
@@ -70,7 +68,7 @@ def ensure(client: CertCtrlClient, params: t.Mapping[str, t.Any], *, check_mode:
     return _result(True, current, after, diff)
 
 
-def _create(client: CertCtrlClient, body: dict, warn: t.Callable[[str], None]) -> tuple[dict, bool]:
+def _create(client: CertCtrlClient, body: dict, warn: t.Callable[[str], None]) -> t.Tuple[dict, bool]:
     """``(account, created)``: serialized per name, a 409 (created elsewhere first) adopts the existing account."""
     return _lock.create_once(
         client,
@@ -84,13 +82,13 @@ def _create(client: CertCtrlClient, body: dict, warn: t.Callable[[str], None]) -
     )
 
 
-def _find(client: CertCtrlClient, params: t.Mapping[str, t.Any]) -> dict | None:
+def _find(client: CertCtrlClient, params: t.Mapping[str, t.Any]) -> t.Optional[dict]:
     if params.get("id"):
         return api.get_acme_account(client, params["id"])
     return api.find_acme_account(client, params["name"])
 
 
-def _absent(client: CertCtrlClient, current: dict | None, *, check_mode: bool, diff: bool) -> dict[str, t.Any]:
+def _absent(client: CertCtrlClient, current: t.Optional[dict], *, check_mode: bool, diff: bool) -> t.Dict[str, t.Any]:
     if current is None:
         return _result(False, None, None, diff)
     if not check_mode:
@@ -99,14 +97,14 @@ def _absent(client: CertCtrlClient, current: dict | None, *, check_mode: bool, d
     return _result(True, current, None, diff)
 
 
-def _result(changed: bool, before: dict | None, after: dict | None, diff: bool) -> dict[str, t.Any]:
-    result: dict[str, t.Any] = {"changed": changed, "acme_account": state.public(after)}
+def _result(changed: bool, before: t.Optional[dict], after: t.Optional[dict], diff: bool) -> t.Dict[str, t.Any]:
+    result: t.Dict[str, t.Any] = {"changed": changed, "acme_account": state.public(after)}
     if diff:
         result["diff"] = state.make_diff(before, after)
     return result
 
 
-def read(client: CertCtrlClient, params: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
+def read(client: CertCtrlClient, params: t.Mapping[str, t.Any]) -> t.Dict[str, t.Any]:
     """acme_account_info: one account by id (must exist) or name, or every account, optionally of one provider."""
     state.check_ids(params, "id")
     if params.get("id"):

@@ -5,8 +5,6 @@
 # PRIVATE to the cjj365.certctrl collection: no compatibility promise for other users.
 # The certificate <-> device relation: read the device's certificates, write only when needed.
 
-from __future__ import annotations
-
 import typing as t
 
 from ansible_collections.cjj365.certctrl.plugins.module_utils import _lock
@@ -16,7 +14,7 @@ from ansible_collections.cjj365.certctrl.plugins.module_utils._client import Cer
 from ansible_collections.cjj365.certctrl.plugins.module_utils._errors import APIError, CertCtrlError
 
 
-def ensure(client: CertCtrlClient, params: t.Mapping[str, t.Any], *, check_mode: bool, diff: bool, warn: t.Callable[[str], None]) -> dict[str, t.Any]:
+def ensure(client: CertCtrlClient, params: t.Mapping[str, t.Any], *, check_mode: bool, diff: bool, warn: t.Callable[[str], None]) -> t.Dict[str, t.Any]:
     """State present (assigned) or absent (not assigned) of one certificate on one device."""
     state.check_ids(params, "certificate_id", "device_id", "acct_id")
     device = device_from(client, device_id=params.get("device_id"), device_public_id=params.get("device_public_id"))
@@ -40,7 +38,7 @@ def ensure(client: CertCtrlClient, params: t.Mapping[str, t.Any], *, check_mode:
         else:
             _unassign(client, int(device["id"]), certificate_id)
     assignment = {"certificate_id": certificate_id, "device_id": device["id"], "device_public_id": device.get("device_public_id")}
-    result: dict[str, t.Any] = {"changed": assigned != want, "assignment": assignment}
+    result: t.Dict[str, t.Any] = {"changed": assigned != want, "assignment": assignment}
     if diff:
         result["diff"] = state.make_diff({**assignment, "assigned": assigned}, {**assignment, "assigned": want})
     return result
@@ -67,14 +65,14 @@ def _unassign(client: CertCtrlClient, device_id: int, certificate_id: int) -> No
         ) from None
 
 
-def device_from(client: CertCtrlClient, *, device_id: int | None = None, device_public_id: str | None = None) -> dict:
+def device_from(client: CertCtrlClient, *, device_id: t.Optional[int] = None, device_public_id: t.Optional[str] = None) -> dict:
     """The device record from its id or its public id; an unknown one is an error naming it."""
     if device_id:
         return api.must_exist(api.get_device(client, device_id), f"device {device_id}", device_id=device_id)
     return api.must_exist(api.get_device_by_public_id(client, device_public_id or ""), f"device {device_public_id!r}", device_public_id=device_public_id)
 
 
-def _certificate_id(client: CertCtrlClient, params: t.Mapping[str, t.Any], *, check_mode: bool, warn: t.Callable[[str], None]) -> int | None:
+def _certificate_id(client: CertCtrlClient, params: t.Mapping[str, t.Any], *, check_mode: bool, warn: t.Callable[[str], None]) -> t.Optional[int]:
     """The certificate's id; in check mode a certificate that an earlier (skipped) task would create is assumed."""
     if params.get("certificate_id"):
         cid = params["certificate_id"]

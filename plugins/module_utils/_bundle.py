@@ -6,8 +6,6 @@
 # The device bundle zip: parse it defensively, validate what it holds, render the output files.
 # Pure functions: bytes in, bytes out. Writing files and talking to the API are the caller's job.
 
-from __future__ import annotations
-
 import datetime
 import io
 import re
@@ -15,7 +13,6 @@ import stat
 import typing as t
 import zipfile
 import zlib
-from dataclasses import dataclass, field
 
 try:
     from cryptography import x509
@@ -26,7 +23,14 @@ except ImportError:  # pragma: no cover - reported by the module with missing_re
     pass
 
 from ansible_collections.cjj365.certctrl.plugins.module_utils._errors import CertCtrlError
-from ansible_collections.cjj365.certctrl.plugins.module_utils._x509 import dns_names, load_pem_chain, sha256_fingerprint, utcnow
+from ansible_collections.cjj365.certctrl.plugins.module_utils._x509 import (
+    dns_names,
+    load_pem_chain,
+    not_valid_after,
+    not_valid_before,
+    sha256_fingerprint,
+    utcnow,
+)
 
 MiB = 1024 * 1024
 REQUIRED_ENTRIES = ("private.key", "certificate.pem", "fullchain.pem")
@@ -55,21 +59,21 @@ def _corrupt(reason: str) -> CorruptBundleError:
     return CorruptBundleError(f"bundle rejected: {reason}{_SUFFIX}")
 
 
-@dataclass
 class Bundle:
     """The entries of a bundle zip that we use, as raw bytes, plus the names we ignored."""
 
-    entries: dict[str, bytes]
-    ignored: list[str] = field(default_factory=list)
+    def __init__(self, entries: t.Dict[str, bytes], ignored: t.Optional[t.List[str]] = None) -> None:
+        self.entries = entries
+        self.ignored = [] if ignored is None else ignored
 
-    def get(self, name: str) -> bytes | None:
+    def get(self, name: str) -> t.Optional[bytes]:
         return self.entries.get(name)
 
 
 # -- parse ------------------------------------------------------------------------------------
 
 
-def _unsafe_name(name: str) -> str | None:
+def _unsafe_name(name: str) -> t.Optional[str]:
     """Why an entry name may not appear in a bundle, or None when it is harmless."""
     if not name or "\0" in name:
         return "an empty name or a NUL byte"
@@ -126,7 +130,7 @@ def parse_bundle(data: bytes, *, max_entry_bytes: int = MiB, max_total_bytes: in
         infos = zf.infolist()
         if len(infos) > max_entries:
             raise _rejected(f"the zip has {len(infos)} entries, more than the {max_entries} allowed")
-        seen: set[str] = set()
+        seen: t.Set[str] = set()
         for info in infos:
             name = info.filename
             why = _unsafe_name(name)
@@ -142,7 +146,7 @@ def parse_bundle(data: bytes, *, max_entry_bytes: int = MiB, max_total_bytes: in
         missing = [n for n in REQUIRED_ENTRIES if n not in seen]
         if missing:
             raise _rejected(f"required entr{'y' if len(missing) == 1 else 'ies'} {', '.join(missing)} missing (the zip holds {', '.join(sorted(seen))})")
-        entries: dict[str, bytes] = {}
+        entries: t.Dict[str, bytes] = {}
         total = 0
         for info in infos:
             if info.filename not in KNOWN_ENTRIES:
@@ -166,7 +170,7 @@ def parse_bundle(data: bytes, *, max_entry_bytes: int = MiB, max_total_bytes: in
 # -- validate ---------------------------------------------------------------------------------
 
 
-def normalize_fingerprint(value: str | None) -> str:
+def normalize_fingerprint(value: t.Optional[str]) -> str:
     """Lower-case hex without separators; '' for None/empty. Raises CertCtrlError for anything else."""
     if not value:
         return ""
@@ -199,7 +203,7 @@ def _load_key(data: bytes) -> t.Any:
         raise _rejected("private.key is not a PEM private key") from None
 
 
-def _load_certs(bundle: Bundle, name: str) -> list[t.Any]:
+def _load_certs(bundle: Bundle, name: str) -> t.List[t.Any]:
     try:
         return load_pem_chain(bundle.entries[name])
     except CertCtrlError as exc:
@@ -216,7 +220,7 @@ def _der(cert: t.Any) -> bytes:
     return cert.public_bytes(serialization.Encoding.DER)
 
 
-def _materials(bundle: Bundle) -> tuple[t.Any, t.Any, list[t.Any]]:
+def _materials(bundle: Bundle) -> t.Tuple[t.Any, t.Any, t.List[t.Any]]:
     """(key, leaf, intermediates) after the structural checks: one leaf, fullchain begins with it, chain.pem agrees."""
     key = _load_key(bundle.entries["private.key"])
     leafs = _load_certs(bundle, "certificate.pem")
@@ -235,22 +239,23 @@ def _materials(bundle: Bundle) -> tuple[t.Any, t.Any, list[t.Any]]:
 
 
 def _validity(cert: t.Any, now: datetime.datetime, what: str) -> None:
-    if now < cert.not_valid_before_utc:
-        raise _rejected(f"{what} ({cert.subject.rfc4514_string()}) is not valid yet: not_before {cert.not_valid_before_utc.isoformat()}")
-    if now >= cert.not_valid_after_utc:
-        raise _rejected(f"{what} ({cert.subject.rfc4514_string()}) has expired: not_after {cert.not_valid_after_utc.isoformat()}")
+    not_before, not_after = not_valid_before(cert), not_valid_after(cert)
+    if now < not_before:
+        raise _rejected(f"{what} ({cert.subject.rfc4514_string()}) is not valid yet: not_before {not_before.isoformat()}")
+    if now >= not_after:
+        raise _rejected(f"{what} ({cert.subject.rfc4514_string()}) has expired: not_after {not_after.isoformat()}")
 
 
-def expected_names(record: dict[str, t.Any]) -> list[str]:
+def expected_names(record: t.Dict[str, t.Any]) -> t.List[str]:
     """The names a certificate record asks for (domain name, then SANs), each once, case-insensitively."""
-    names: list[str] = []
+    names: t.List[str] = []
     for name in [record.get("domain_name"), *(record.get("sans") or [])]:
         if name and name.lower() not in (n.lower() for n in names):
             names.append(name)
     return names
 
 
-def validate(bundle: Bundle, *, expected_names: list[str], expected_fingerprint: str | None, now: datetime.datetime | None = None) -> list[str]:
+def validate(bundle: Bundle, *, expected_names: t.List[str], expected_fingerprint: t.Optional[str], now: t.Optional[datetime.datetime] = None) -> t.List[str]:
     """Check the bundle's key, certificate and chain; return the names of the checks that passed.
 
     Each failure raises CertCtrlError with a message naming the problem. The chain is checked link by link
@@ -319,12 +324,12 @@ def _check_bundle_pfx(bundle: Bundle, password: str, key: t.Any, leaf: t.Any) ->
 
 def render(
     bundle: Bundle,
-    files: list[str],
+    files: t.List[str],
     *,
-    pfx_password: str | None,
-    bundle_password: str | None,
-    friendly_name: str | None = None,
-) -> dict[str, bytes]:
+    pfx_password: t.Optional[str],
+    bundle_password: t.Optional[str],
+    friendly_name: t.Optional[str] = None,
+) -> t.Dict[str, bytes]:
     """The requested output files, name -> content, built from the validated key and certificates.
 
     ``chain.pem`` is left out of the answer when the certificate has no intermediates. ``bundle.pfx`` is a new
@@ -341,7 +346,7 @@ def render(
     key_pem = key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
     leaf_pem = leaf.public_bytes(pem)
     chain_pem = b"".join(c.public_bytes(pem) for c in chain)
-    out: dict[str, bytes] = {}
+    out: t.Dict[str, bytes] = {}
     for name in files:
         if name == "certificate.pem":
             out[name] = leaf_pem

@@ -7,8 +7,6 @@
 # The API creates certificate records but cannot update them, so an existing record that differs
 # from the task is an error, never a second record.
 
-from __future__ import annotations
-
 import typing as t
 
 from ansible_collections.cjj365.certctrl.plugins.module_utils import _lock, _x509
@@ -29,7 +27,7 @@ SUBJECT_OPTIONS = {f: ("state_or_province" if f == "state" else f) for f in SUBJ
 BODY = {"key_algorithm": "key_algorithm", "policy": "policy", **SUBJECT_OPTIONS}
 # Record field -> option name, for the fields a task may set. None of them can be updated.
 FIELDS = {"sans": "sans", "key_algorithm": "key_algorithm", "key_dist_policy": "policy", **SUBJECT_OPTIONS}
-NORMALIZERS: dict[str, state.Normalizer] = {"sans": state.as_name_set, "country": state.casefold, **{f: state.text for f in SUBJECT if f != "country"}}
+NORMALIZERS: t.Dict[str, state.Normalizer] = {"sans": state.as_name_set, "country": state.casefold, **{f: state.text for f in SUBJECT if f != "country"}}
 LABELS = {field: option for field, option in FIELDS.items() if field != option}
 # The documented record (cert-ctrl agent facts 5.1, heavy fields aside) without what production leaves out
 # (user_id, key_algorithm; production-shape row 5): the shape a check run predicts.
@@ -51,7 +49,7 @@ TEMPLATE = dict.fromkeys(
 )
 
 
-def ensure(client: CertCtrlClient, params: t.Mapping[str, t.Any], *, check_mode: bool, diff: bool, warn: t.Callable[[str], None]) -> dict[str, t.Any]:
+def ensure(client: CertCtrlClient, params: t.Mapping[str, t.Any], *, check_mode: bool, diff: bool, warn: t.Callable[[str], None]) -> t.Dict[str, t.Any]:
     """Make sure a certificate record for domain_name in the account exists, creating it at most once."""
     state.check_ids(params, "acct_id")
     domain = params["domain_name"]
@@ -84,7 +82,7 @@ def ensure(client: CertCtrlClient, params: t.Mapping[str, t.Any], *, check_mode:
     return _result(is_new, None if is_new else created, created, params, diff)
 
 
-def _account_id(client: CertCtrlClient, params: t.Mapping[str, t.Any], *, check_mode: bool, warn: t.Callable[[str], None]) -> int | None:
+def _account_id(client: CertCtrlClient, params: t.Mapping[str, t.Any], *, check_mode: bool, warn: t.Callable[[str], None]) -> t.Optional[int]:
     """The account id; in check mode an account that an earlier (skipped) task would create is assumed."""
     if params.get("acct_id"):
         return int(params["acct_id"])
@@ -97,7 +95,7 @@ def _account_id(client: CertCtrlClient, params: t.Mapping[str, t.Any], *, check_
     return None
 
 
-def _existing(client: CertCtrlClient, domain: str, acct_id: int, warn: t.Callable[[str], None]) -> dict | None:
+def _existing(client: CertCtrlClient, domain: str, acct_id: int, warn: t.Callable[[str], None]) -> t.Optional[dict]:
     """The detailed record (with ``cert``, ``?detail=most``) of the oldest certificate for domain in the account, or None."""
     matches = api.find_certificates(client, domain_name=domain, acct_id=acct_id)
     if not matches:
@@ -108,7 +106,7 @@ def _existing(client: CertCtrlClient, domain: str, acct_id: int, warn: t.Callabl
     return api.get_certificate(client, matches[0]["id"], detail=True) or matches[0]
 
 
-def _refuse_differences(record: dict, desired: dict[str, t.Any]) -> None:
+def _refuse_differences(record: dict, desired: t.Dict[str, t.Any]) -> None:
     """Fail, listing them, when the record differs from the task in fields the API cannot update."""
     comparable = dict(record, key_algorithm=key_algorithm(record))
     if comparable["key_algorithm"] is None:
@@ -124,7 +122,7 @@ def _refuse_differences(record: dict, desired: dict[str, t.Any]) -> None:
         )
 
 
-def key_algorithm(record: t.Mapping[str, t.Any]) -> str | None:
+def key_algorithm(record: t.Mapping[str, t.Any]) -> t.Optional[str]:
     """RSA or ECDSA, read from the issued certificate's public key; None before issuance."""
     if not record.get("cert"):
         return None
@@ -136,23 +134,23 @@ def key_algorithm(record: t.Mapping[str, t.Any]) -> str | None:
     return type(key).__name__
 
 
-def present(record: dict, *, return_pem: bool) -> dict[str, t.Any]:
+def present(record: dict, *, return_pem: bool) -> t.Dict[str, t.Any]:
     """``{"certificate": ..., "x509": ...}``: the record as returned, and its facts once issued."""
-    out: dict[str, t.Any] = {"certificate": state.public(record, keep_heavy=return_pem)}
+    out: t.Dict[str, t.Any] = {"certificate": state.public(record, keep_heavy=return_pem)}
     facts = _x509.describe_pem(record.get("cert"))
     if facts is not None:
         out["x509"] = facts
     return out
 
 
-def _result(changed: bool, before: dict | None, after: dict, params: t.Mapping[str, t.Any], diff: bool) -> dict[str, t.Any]:
+def _result(changed: bool, before: t.Optional[dict], after: dict, params: t.Mapping[str, t.Any], diff: bool) -> t.Dict[str, t.Any]:
     result = {"changed": changed, **present(after, return_pem=params["return_pem"])}
     if diff:
         result["diff"] = state.make_diff(_diffable(before), _diffable(after))
     return result
 
 
-def _diffable(record: dict | None) -> dict | None:
+def _diffable(record: t.Optional[dict]) -> t.Optional[dict]:
     """A record for --diff: its fields plus serial, expiry, SANs and fingerprint of the issued certificate."""
     if record is None:
         return None
@@ -163,7 +161,7 @@ def _diffable(record: dict | None) -> dict | None:
     return out
 
 
-def read(client: CertCtrlClient, params: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
+def read(client: CertCtrlClient, params: t.Mapping[str, t.Any]) -> t.Dict[str, t.Any]:
     """certificate_info: one by id (must exist), one by domain_name + account, or a filtered list."""
     state.check_ids(params, "certificate_id", "acct_id")
     if params.get("certificate_id"):
@@ -184,7 +182,7 @@ def _has_account(params: t.Mapping[str, t.Any]) -> bool:
     return bool(params.get("acct_id") or params.get("acme_account"))
 
 
-def _with_facts(record: dict, *, return_pem: bool) -> dict[str, t.Any]:
+def _with_facts(record: dict, *, return_pem: bool) -> t.Dict[str, t.Any]:
     shown = present(record, return_pem=return_pem)
     out = shown["certificate"]
     if "x509" in shown:

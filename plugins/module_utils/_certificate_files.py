@@ -10,8 +10,6 @@
 # Each directory is locked (flock) while it is changed, so a sweep never takes a live swap's files.
 # Standard library only. Key material never enters a result, a diff or a message.
 
-from __future__ import annotations
-
 import base64
 import binascii
 import contextlib
@@ -79,7 +77,7 @@ def _describe_file(path: str) -> str:
     return f"{path}: {stat.S_IMODE(st.st_mode):04o} {_owner_group(st)}"
 
 
-def _certificate_line(summary: dict[str, t.Any] | None) -> str:
+def _certificate_line(summary: t.Optional[t.Dict[str, t.Any]]) -> str:
     if not summary:
         return "certificate: none"
     parts = [f"{k} {summary[k]}" for k in ("serial", "not_after", "sha256_fingerprint", "domain_name") if summary.get(k)]
@@ -116,23 +114,23 @@ def _kill_point(count: int) -> None:
 class CertificateFiles:
     """One transaction over a list of files (dicts with path, src or content, state, owner, group, mode, setype)."""
 
-    def __init__(self, module: AnsibleModule) -> None:
+    def __init__(self, module: "AnsibleModule") -> None:
         self.module = module
         p = module.params
-        self.files: list[dict[str, t.Any]] = p["files"]
+        self.files: t.List[t.Dict[str, t.Any]] = p["files"]
         self.backup: bool = p["backup"]
         self.keep_backups: int = max(1, p["keep_backups"])
         self.directory = {"mode": p["directory_mode"], "owner": p["directory_owner"], "group": p["directory_group"]}
         # Per directory: its attributes and the manifest to write last (O(directories)).
-        self.directories: dict[str, dict[str, t.Any]] = {os.path.abspath(d["path"]): d for d in p.get("directories") or []}
-        self.certificate: dict[str, t.Any] | None = p["certificate"]
+        self.directories: t.Dict[str, t.Dict[str, t.Any]] = {os.path.abspath(d["path"]): d for d in p.get("directories") or []}
+        self.certificate: t.Optional[t.Dict[str, t.Any]] = p["certificate"]
         self.stamp = datetime.datetime.now().strftime("%Y%m%dT%H%M%S.%f")
-        self._backup_dirs: dict[str, str] = {}
+        self._backup_dirs: t.Dict[str, str] = {}
         self._renames = 0
 
     # -- planning ---------------------------------------------------------------------------------
 
-    def _new_content(self, item: dict[str, t.Any]) -> bytes | None:
+    def _new_content(self, item: t.Dict[str, t.Any]) -> t.Optional[bytes]:
         """The new bytes: from O(src) (a file staged on the host) or O(content) (base64); None when neither is given."""
         if item.get("src"):
             try:
@@ -150,7 +148,7 @@ class CertificateFiles:
         except (binascii.Error, ValueError):
             raise FilesError(f"the content of {item['path']} is not valid base64; nothing was changed") from None
 
-    def plan(self) -> list[dict[str, t.Any]]:
+    def plan(self) -> t.List[t.Dict[str, t.Any]]:
         """Each file with what would happen to it: created, replaced, unchanged, removed or absent."""
         planned = []
         seen = set()
@@ -182,7 +180,7 @@ class CertificateFiles:
 
     # -- attributes -------------------------------------------------------------------------------
 
-    def _context(self, path: str, exists: bool, setype: str | None) -> list | None:
+    def _context(self, path: str, exists: bool, setype: t.Optional[str]) -> t.Optional[list]:
         if not self.module.selinux_enabled():
             return None
         context = list(self.module.selinux_context(path) if exists else self.module.selinux_default_context(path))
@@ -190,7 +188,7 @@ class CertificateFiles:
             context[2] = setype
         return context
 
-    def _apply(self, target: str, *, mode: t.Any, owner: str | None, group: str | None, context: list | None, like: str | None) -> bool:
+    def _apply(self, target: str, *, mode: t.Any, owner: t.Optional[str], group: t.Optional[str], context: t.Optional[list], like: t.Optional[str]) -> bool:
         """Set attributes on ``target``; unset ones are taken from ``like`` (the file being replaced) when there is one."""
         if like is not None:
             st = os.stat(like)
@@ -208,7 +206,7 @@ class CertificateFiles:
             changed = self.module.set_context_if_different(target, context, changed)
         return changed
 
-    def _directory_attributes(self, path: str) -> dict[str, t.Any]:
+    def _directory_attributes(self, path: str) -> t.Dict[str, t.Any]:
         listed = self.directories.get(path)
         if listed is None:
             return self.directory
@@ -262,7 +260,7 @@ class CertificateFiles:
             os.chown(target, st.st_uid, st.st_gid)
         return target
 
-    def _stage(self, item: dict[str, t.Any]) -> str:
+    def _stage(self, item: t.Dict[str, t.Any]) -> str:
         parent, name = os.path.split(item["path"])
         fd, temp = tempfile.mkstemp(prefix=f".{name}.", suffix=".certctrl-tmp", dir=parent)  # 0600 from the start
         try:
@@ -282,7 +280,7 @@ class CertificateFiles:
         self._renames += 1
         _kill_point(self._renames)
 
-    def _undo(self, done: list[dict[str, t.Any]]) -> list[str]:
+    def _undo(self, done: t.List[t.Dict[str, t.Any]]) -> t.List[str]:
         """Put the files already renamed or removed back; the paths that could not be are returned."""
         failed = []
         for item in reversed(done):
@@ -295,12 +293,12 @@ class CertificateFiles:
                 failed.append(item["path"])
         return failed
 
-    def transact(self, planned: list[dict[str, t.Any]]) -> None:
+    def transact(self, planned: t.List[t.Dict[str, t.Any]]) -> None:
         """Stage every new file, back up what it replaces, then rename them all; on failure undo and raise."""
         writes = [i for i in planned if i["action"] in ("created", "replaced")]
         removals = [i for i in planned if i["action"] == "removed"]
-        temps: dict[str, str] = {}
-        done: list[dict[str, t.Any]] = []
+        temps: t.Dict[str, str] = {}
+        done: t.List[t.Dict[str, t.Any]] = []
         try:
             for item in writes:
                 self._ensure_directory(os.path.dirname(item["path"]))
@@ -312,7 +310,9 @@ class CertificateFiles:
                         item["backup"] = self._keep(item["path"])
             _kill_point(0)
             for item in writes:
-                os.replace(temps.pop(item["path"]), item["path"])
+                # Forget the staged file only once it is in place: a failed rename must still remove it below.
+                os.replace(temps[item["path"]], item["path"])
+                del temps[item["path"]]
                 done.append(item)
                 self._renamed()
             for item in removals:
@@ -338,7 +338,7 @@ class CertificateFiles:
             _fsync_dir(directory)
         self._prune()
 
-    def write_manifests(self, planned: list[dict[str, t.Any]]) -> list[str]:
+    def write_manifests(self, planned: t.List[t.Dict[str, t.Any]]) -> t.List[str]:
         """Each listed directory's manifest, written last and atomically, describing its files as they are now."""
         written = []
         for directory, listed in self.directories.items():
@@ -354,7 +354,7 @@ class CertificateFiles:
             written.append(manifest_path(directory))
         return written
 
-    def sweep(self) -> list[str]:
+    def sweep(self) -> t.List[str]:
         """Temporary files a killed swap or restore left in the listed directories (the caller holds their locks)."""
         swept = []
         for directory in self.directories:
@@ -367,7 +367,7 @@ class CertificateFiles:
                 swept.append(path)
         return swept
 
-    def remove_staging(self, paths: list[str]) -> list[str]:
+    def remove_staging(self, paths: t.List[str]) -> t.List[str]:
         """Private staging directories an older role version left (only those that still look like one)."""
         known = set(staging_dirs())
         removed = [p for p in paths if p in known]
@@ -376,7 +376,7 @@ class CertificateFiles:
                 shutil.rmtree(path, ignore_errors=True)
         return removed
 
-    def attributes(self, planned: list[dict[str, t.Any]]) -> bool:
+    def attributes(self, planned: t.List[t.Dict[str, t.Any]]) -> bool:
         """Owner, group, mode and SELinux type of the files whose content stays (check mode aware)."""
         changed = False
         for item in planned:
@@ -397,7 +397,7 @@ class CertificateFiles:
 
     # -- reporting --------------------------------------------------------------------------------
 
-    def diff(self, planned: list[dict[str, t.Any]]) -> dict[str, str]:
+    def diff(self, planned: t.List[t.Dict[str, t.Any]]) -> t.Dict[str, str]:
         """Metadata only: the certificate (serial, expiry, fingerprint) and each path's mode and owner."""
         before_cert = next((s for s in (self._host_summary(i) for i in planned) if s), None)
         incoming = (leaf_summary(i["data"]) for i in planned if i["data"] and _shows_leaf(i["path"]))
@@ -410,7 +410,7 @@ class CertificateFiles:
             after.append(f"{item['path']}: {item['action']}" + (f" ({attrs})" if item["action"] not in ("removed", "absent") else ""))
         return {"before": "\n".join(before) + "\n", "after": "\n".join(after) + "\n"}
 
-    def _host_summary(self, item: dict[str, t.Any]) -> dict[str, t.Any] | None:
+    def _host_summary(self, item: t.Dict[str, t.Any]) -> t.Optional[t.Dict[str, t.Any]]:
         if not item["exists"] or not _shows_leaf(item["path"]):
             return None
         try:
@@ -435,7 +435,7 @@ def restore_file(backup: str, path: str) -> None:
     os.replace(temp, path)
 
 
-def restore(module: AnsibleModule) -> dict[str, t.Any]:
+def restore(module: "AnsibleModule") -> t.Dict[str, t.Any]:
     """state=restored: undo a run given its ``files`` result: backups back, new files removed."""
     results, missing = [], []
     for item in module.params["restore_from"]:
@@ -468,7 +468,7 @@ def restore(module: AnsibleModule) -> dict[str, t.Any]:
     return {"changed": changed, "content_changed": changed, "files": results}
 
 
-def deploy(module: AnsibleModule) -> dict[str, t.Any]:
+def deploy(module: "AnsibleModule") -> t.Dict[str, t.Any]:
     """state=present: the module's result."""
     job = CertificateFiles(module)
     with locked([*job.directories, *(os.path.dirname(os.path.abspath(f["path"])) for f in job.files)]):
@@ -482,7 +482,7 @@ def deploy(module: AnsibleModule) -> dict[str, t.Any]:
         attributes_changed = job.directory_attributes() or attributes_changed
         manifests = [] if module.check_mode else job.write_manifests(planned)
     staging = job.remove_staging(module.params["staging"] or [])
-    result: dict[str, t.Any] = {
+    result: t.Dict[str, t.Any] = {
         "changed": content_changed or attributes_changed or bool(swept or staging or manifests),
         "content_changed": content_changed,
         "files": [

@@ -6,8 +6,6 @@
 # The one HTTP client of the collection. Modules reach it through _module.py, plugins through
 # plugin_utils/_client.py; nothing here knows which side it runs on.
 
-from __future__ import annotations
-
 import datetime
 import email.utils
 import ipaddress
@@ -19,7 +17,6 @@ import time
 import typing as t
 import urllib.parse
 import warnings
-from dataclasses import dataclass
 
 from ansible.module_utils.ansible_release import __version__ as ANSIBLE_VERSION
 
@@ -36,7 +33,7 @@ try:
     from requests.structures import CaseInsensitiveDict
 except ImportError as exc:  # pragma: no cover - reported by the adapters with missing_required_lib
     requests = None
-    REQUESTS_IMPORT_ERROR: Exception | None = exc
+    REQUESTS_IMPORT_ERROR: t.Optional[Exception] = exc
 else:
     REQUESTS_IMPORT_ERROR = None
 
@@ -56,24 +53,31 @@ _PRIVATE_PEM = re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?(?:-----END [A-
 _VERIFY_FAILED = re.compile(r"CERTIFICATE_VERIFY_FAILED|certificate verify failed|CertificateError|doesn.t match", re.IGNORECASE)
 
 
-@dataclass(frozen=True)
 class RetryPolicy:
     """When and how long to wait before sending a request again."""
 
-    retries: int = 5
-    statuses: frozenset = frozenset({429, 502, 503, 504})
-    backoff_base: float = 0.5  # seconds; attempt n waits up to base * 2**n (full jitter)
-    backoff_max: float = 30.0
-    retry_after_max: float = 60.0  # a server's Retry-After is honoured up to this many seconds
+    def __init__(
+        self,
+        retries: int = 5,
+        statuses: frozenset = frozenset({429, 502, 503, 504}),
+        backoff_base: float = 0.5,  # seconds; attempt n waits up to base * 2**n (full jitter)
+        backoff_max: float = 30.0,
+        retry_after_max: float = 60.0,  # a server's Retry-After is honoured up to this many seconds
+    ) -> None:
+        self.retries = retries
+        self.statuses = statuses
+        self.backoff_base = backoff_base
+        self.backoff_max = backoff_max
+        self.retry_after_max = retry_after_max
 
-    def delay(self, attempt: int, retry_after: float | None) -> float:
+    def delay(self, attempt: int, retry_after: t.Optional[float]) -> float:
         if retry_after is not None and math.isfinite(retry_after):
             return min(max(retry_after, 0.0), self.retry_after_max)
         # The exponent is capped: 2**attempt overflows a float long before it matters.
         return random.uniform(0, min(self.backoff_max, self.backoff_base * (2 ** min(max(attempt, 0), 32))))
 
 
-def parse_retry_after(value: str | None) -> float | None:
+def parse_retry_after(value: t.Optional[str]) -> t.Optional[float]:
     """Retry-After is either delta-seconds or an HTTP date (RFC 9110 10.2.3); None for anything else."""
     if not value:
         return None
@@ -91,28 +95,28 @@ def parse_retry_after(value: str | None) -> float | None:
     return max(0.0, when.timestamp() - time.time())
 
 
-@dataclass
 class Download:
-    content: bytes
-    headers: t.Mapping[str, str]  # case-insensitive: proxies (HTTP/2) may lower-case header names
+    def __init__(self, content: bytes, headers: t.Mapping[str, str]) -> None:
+        self.content = content
+        self.headers = headers  # case-insensitive: proxies (HTTP/2) may lower-case header names
 
 
-@dataclass
 class Page:
-    items: list[t.Any]
-    meta: dict[str, t.Any] | None  # the envelope's meta ({"total", "offset", "limit"}) when the server sends one
+    def __init__(self, items: t.List[t.Any], meta: t.Optional[t.Dict[str, t.Any]]) -> None:
+        self.items = items
+        self.meta = meta  # the envelope's meta ({"total", "offset", "limit"}) when the server sends one
 
 
-@dataclass
 class _Answer:
-    data: t.Any
-    meta: dict[str, t.Any] | None
+    def __init__(self, data: t.Any, meta: t.Optional[t.Dict[str, t.Any]]) -> None:
+        self.data = data
+        self.meta = meta
 
 
 class _Retryable(Exception):
     """Internal: one attempt failed in a way that may succeed when sent again."""
 
-    def __init__(self, error: CertCtrlError, retry_after: float | None = None, sent: bool = True) -> None:
+    def __init__(self, error: CertCtrlError, retry_after: t.Optional[float] = None, sent: bool = True) -> None:
         super().__init__(error.msg)
         self.error = error
         self.retry_after = retry_after
@@ -131,14 +135,14 @@ class CertCtrlClient:
         self,
         *,
         api_url: str = DEFAULT_API_URL,
-        api_key: str | None = None,
+        api_key: t.Optional[str] = None,
         validate_certs: bool = True,
-        ca_path: str | None = None,
+        ca_path: t.Optional[str] = None,
         timeout: float = 30,
-        retry_policy: RetryPolicy | None = None,
-        on_retry: t.Callable[[str], None] | None = None,
+        retry_policy: t.Optional[RetryPolicy] = None,
+        on_retry: t.Optional[t.Callable[[str], None]] = None,
         sleep: t.Callable[[float], None] = time.sleep,
-        warn: t.Callable[[str], None] | None = None,
+        warn: t.Optional[t.Callable[[str], None]] = None,
     ) -> None:
         if requests is None:
             raise CertCtrlError("the Python library 'requests' is required", exception=str(REQUESTS_IMPORT_ERROR))
@@ -168,7 +172,7 @@ class CertCtrlClient:
         self.session.headers.update({"Authorization": f"Bearer {api_key}", "User-Agent": USER_AGENT, "Accept": "application/json"})
         # Passed with every request too: a session-level verify loses against REQUESTS_CA_BUNDLE/CURL_CA_BUNDLE
         # (requests merges the environment first), which would silently ignore ca_path and validate_certs=false.
-        self._verify: bool | str = (ca_path or True) if validate_certs else False
+        self._verify: t.Union[bool, str] = (ca_path or True) if validate_certs else False
         self.session.verify = self._verify
         self._secret = api_key
         # Counted for benchmarks and for tests that measure work, not time.
@@ -176,7 +180,7 @@ class CertCtrlClient:
 
     # -- public verbs -------------------------------------------------------------------------
 
-    def get(self, path: str, params: dict[str, t.Any] | None = None) -> t.Any:
+    def get(self, path: str, params: t.Optional[t.Dict[str, t.Any]] = None) -> t.Any:
         return self.request("GET", path, params=params)
 
     def post(self, path: str, body: t.Any = None) -> t.Any:
@@ -188,7 +192,7 @@ class CertCtrlClient:
     def delete(self, path: str) -> t.Any:
         return self.request("DELETE", path)
 
-    def get_page(self, path: str, params: dict[str, t.Any] | None = None) -> Page:
+    def get_page(self, path: str, params: t.Optional[t.Dict[str, t.Any]] = None) -> Page:
         """GET one page of a list: its items and the envelope's ``meta`` (``total``, ``offset``, ``limit``) when sent."""
         answer = self._with_retries("GET", path, lambda: self._json_once("GET", path, params, None))
         if not isinstance(answer.data, list):
@@ -196,7 +200,7 @@ class CertCtrlClient:
         return Page(items=answer.data, meta=answer.meta)
 
     def iter_items(
-        self, path: str, params: t.Mapping[str, t.Any] | None = None, *, page_size: int = DEFAULT_PAGE_SIZE, limit: int | None = None
+        self, path: str, params: t.Optional[t.Mapping[str, t.Any]] = None, *, page_size: int = DEFAULT_PAGE_SIZE, limit: t.Optional[int] = None
     ) -> t.Iterator[t.Any]:
         """The items of a list endpoint, page by page (offset/limit), at most ``limit`` of them.
 
@@ -230,15 +234,17 @@ class CertCtrlClient:
                     continue
                 return
 
-    def paginate(self, path: str, params: dict[str, t.Any] | None = None, *, page_size: int = DEFAULT_PAGE_SIZE, limit: int | None = None) -> list[t.Any]:
+    def paginate(
+        self, path: str, params: t.Optional[t.Dict[str, t.Any]] = None, *, page_size: int = DEFAULT_PAGE_SIZE, limit: t.Optional[int] = None
+    ) -> t.List[t.Any]:
         """Every item of a list endpoint (see ``iter_items``), or the first ``limit`` items."""
         return list(self.iter_items(path, params, page_size=page_size, limit=limit))
 
-    def download(self, path: str, *, max_bytes: int = DEFAULT_MAX_DOWNLOAD, headers: dict[str, str] | None = None) -> Download:
+    def download(self, path: str, *, max_bytes: int = DEFAULT_MAX_DOWNLOAD, headers: t.Optional[t.Dict[str, str]] = None) -> Download:
         """GET a binary body (the bundle zip), refusing anything larger than ``max_bytes``."""
         return self._with_retries("GET", path, lambda: self._download_once(path, max_bytes, headers or {}))
 
-    def request(self, method: str, path: str, *, params: dict[str, t.Any] | None = None, body: t.Any = None) -> t.Any:
+    def request(self, method: str, path: str, *, params: t.Optional[t.Dict[str, t.Any]] = None, body: t.Any = None) -> t.Any:
         """Send one API request and return the ``data`` of the answer (None for 204 or an empty body)."""
         return self._with_retries(method, path, lambda: self._json_once(method, path, params, body)).data
 
@@ -247,7 +253,7 @@ class CertCtrlClient:
 
     # -- one attempt ---------------------------------------------------------------------------
 
-    def _send(self, method: str, path: str, **kwargs: t.Any) -> requests.Response:
+    def _send(self, method: str, path: str, **kwargs: t.Any) -> "requests.Response":
         if not path.startswith("/"):
             path = "/" + path
         url = self.api_url + path
@@ -296,7 +302,7 @@ class CertCtrlClient:
             raise error
         return response
 
-    def _json_once(self, method: str, path: str, params: dict[str, t.Any] | None, body: t.Any) -> _Answer:
+    def _json_once(self, method: str, path: str, params: t.Optional[t.Dict[str, t.Any]], body: t.Any) -> _Answer:
         response = self._send(method, path, params=params, json=body) if body is not None else self._send(method, path, params=params)
         if response.status_code == 204 or not response.content:
             return _Answer(None, None)
@@ -316,7 +322,7 @@ class CertCtrlClient:
             return _Answer(payload["data"], meta if isinstance(meta, dict) else None)
         return _Answer(payload, None)
 
-    def _download_once(self, path: str, max_bytes: int, headers: dict[str, str]) -> Download:
+    def _download_once(self, path: str, max_bytes: int, headers: t.Dict[str, str]) -> Download:
         response = self._send("GET", path, headers={"Accept": "*/*", **headers}, stream=True)
         try:
             declared = int(response.headers.get("Content-Length") or 0)
@@ -388,7 +394,7 @@ def cleartext(api_url: str) -> bool:
         return True
 
 
-def _error_from(response: requests.Response, method: str, path: str, scrub: t.Callable[[str], str]) -> CertCtrlError:
+def _error_from(response: "requests.Response", method: str, path: str, scrub: t.Callable[[str], str]) -> CertCtrlError:
     try:
         envelope = response.json()["error"]
         code, what = envelope.get("code"), str(envelope.get("what") or envelope.get("message") or "")
@@ -399,7 +405,7 @@ def _error_from(response: requests.Response, method: str, path: str, scrub: t.Ca
     return api_error(status=response.status_code, code=code, what=scrub(what), method=method, path=path, reason=response.reason or "", body=body)
 
 
-def _meta_int(meta: dict[str, t.Any] | None, name: str) -> int | None:
+def _meta_int(meta: t.Optional[t.Dict[str, t.Any]], name: str) -> t.Optional[int]:
     """An integer field of a list's ``meta``; None when absent or not a non-negative integer."""
     value = (meta or {}).get(name)
     if isinstance(value, bool):

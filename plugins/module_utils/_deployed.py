@@ -8,8 +8,6 @@
 # a killed swap left, and private staging directories an older version of the role left in the temp directory.
 # Read-only, standard library only. Certificate files are summarised (serial, expiry); keys are only hashed.
 
-from __future__ import annotations
-
 import grp
 import hashlib
 import os
@@ -47,17 +45,17 @@ def sha256_file(path: str) -> str:
     return digest.hexdigest()
 
 
-def attributes(st: os.stat_result) -> dict[str, t.Any]:
+def attributes(st: os.stat_result) -> t.Dict[str, t.Any]:
     return {"mode": format(stat.S_IMODE(st.st_mode), "04o"), "owner": _name(pwd.getpwuid, st.st_uid), "group": _name(grp.getgrgid, st.st_gid)}
 
 
-def describe_path(path: str, *, setype: t.Callable[[str], str | None] | None = None, digest: bool = True) -> dict[str, t.Any]:
+def describe_path(path: str, *, setype: t.Optional[t.Callable[[str], t.Optional[str]]] = None, digest: bool = True) -> t.Dict[str, t.Any]:
     """exists, regular, mode, owner, group, sha256 (regular files), setype (where SELinux is on) of one path, not followed."""
     try:
         st = os.lstat(path)
     except FileNotFoundError:
         return {"path": path, "exists": False}
-    info: dict[str, t.Any] = {"path": path, "exists": True, "regular": stat.S_ISREG(st.st_mode), "directory": stat.S_ISDIR(st.st_mode), **attributes(st)}
+    info: t.Dict[str, t.Any] = {"path": path, "exists": True, "regular": stat.S_ISREG(st.st_mode), "directory": stat.S_ISDIR(st.st_mode), **attributes(st)}
     if digest and info["regular"]:
         info["sha256"] = sha256_file(path) if st.st_size <= MAX_BYTES else None
     if setype is not None:
@@ -65,7 +63,7 @@ def describe_path(path: str, *, setype: t.Callable[[str], str | None] | None = N
     return info
 
 
-def _summary(paths: list[str]) -> dict[str, t.Any] | None:
+def _summary(paths: t.List[str]) -> t.Optional[t.Dict[str, t.Any]]:
     """Serial, validity and fingerprint of the deployed leaf, from the first public certificate file (never a key file)."""
     for path in paths:
         name = os.path.basename(path)
@@ -81,7 +79,7 @@ def _summary(paths: list[str]) -> dict[str, t.Any] | None:
     return None
 
 
-def stale_files(directory: str) -> list[str]:
+def stale_files(directory: str) -> t.List[str]:
     try:
         names = os.listdir(directory)
     except OSError:
@@ -89,7 +87,7 @@ def stale_files(directory: str) -> list[str]:
     return sorted(os.path.join(directory, n) for n in names if STALE.match(n))
 
 
-def staging_dirs(root: str | None = None, *, min_age: float = STAGING_MIN_AGE, now: float | None = None) -> list[str]:
+def staging_dirs(root: t.Optional[str] = None, *, min_age: float = STAGING_MIN_AGE, now: t.Optional[float] = None) -> t.List[str]:
     """Private staging directories of an older role version (in the temp dir, ours, 0700, only bundle files, old)."""
     root = root or tempfile.gettempdir()
     now = now if now is not None else time.time()
@@ -114,7 +112,7 @@ def staging_dirs(root: str | None = None, *, min_age: float = STAGING_MIN_AGE, n
     return sorted(found)
 
 
-def describe_certificates(certificates: list[dict[str, t.Any]], *, setype: t.Callable[[str], str | None] | None = None) -> dict[str, t.Any]:
+def describe_certificates(certificates: t.List[t.Dict[str, t.Any]], *, setype: t.Optional[t.Callable[[str], t.Optional[str]]] = None) -> t.Dict[str, t.Any]:
     """The state of every certificate (dicts with ``dest_dir`` and ``paths``) in one pass."""
     described = []
     for cert in certificates:
@@ -134,7 +132,7 @@ def describe_certificates(certificates: list[dict[str, t.Any]], *, setype: t.Cal
     return {"certificates": described, "staging": staging_dirs()}
 
 
-def describe_files(paths: list[str], fingerprint_file: str | None) -> dict[str, t.Any]:
+def describe_files(paths: t.List[str], fingerprint_file: t.Optional[str]) -> t.Dict[str, t.Any]:
     """What the deploy role needs to know of a certificate's files on the host, in one module run: each file's type,
     mode, owner and group, and the SHA-256 fingerprint of the first certificate in ``fingerprint_file`` ('' when it is
     missing or holds none). The files are described as they are (a link as a link); the fingerprint file is read

@@ -6,8 +6,6 @@
 # The device_bundle module's job: decide from one light read whether a host needs the bundle, and only
 # then download, validate and write it. Zip parsing and validation live in _bundle.py.
 
-from __future__ import annotations
-
 import os
 import tempfile
 import typing as t
@@ -26,7 +24,7 @@ from ansible_collections.cjj365.certctrl.plugins.module_utils._errors import Cer
 from ansible_collections.cjj365.certctrl.plugins.module_utils._x509 import describe_pem
 
 
-def _device_id(client: CertCtrlClient, device_id: int | None, device_public_id: str | None) -> int:
+def _device_id(client: CertCtrlClient, device_id: t.Optional[int], device_public_id: t.Optional[str]) -> int:
     if device_id is not None:
         return int(device_id)
     device = api.get_device_by_public_id(client, device_public_id or "")
@@ -35,7 +33,7 @@ def _device_id(client: CertCtrlClient, device_id: int | None, device_public_id: 
     return int(device["id"])
 
 
-def write_files(dest: str, contents: dict[str, bytes], *, stale: t.Iterable[str] = ()) -> dict[str, str]:
+def write_files(dest: str, contents: t.Dict[str, bytes], *, stale: t.Iterable[str] = ()) -> t.Dict[str, str]:
     """Write every file to a 0600 temp name in ``dest``, then rename them all; a failure leaves ``dest`` as it was.
 
     ``dest`` is created 0700 when missing. ``stale`` names files to remove (a chain.pem a chain-less certificate
@@ -43,7 +41,7 @@ def write_files(dest: str, contents: dict[str, bytes], *, stale: t.Iterable[str]
     """
     if os.path.exists(dest) and not os.path.isdir(dest):
         raise CertCtrlError(f"dest {dest} exists and is not a directory; nothing was changed")
-    temps: dict[str, str] = {}
+    temps: t.Dict[str, str] = {}
     try:
         if not os.path.isdir(dest):
             os.makedirs(dest, mode=0o700)
@@ -78,16 +76,16 @@ def sync_device_bundle(
     client: CertCtrlClient,
     *,
     certificate_id: int,
-    dest: str | None,
-    files: list[str],
-    device_id: int | None = None,
-    device_public_id: str | None = None,
-    deployed_fingerprint: str | None = None,
-    pfx_password: str | None = None,
+    dest: t.Optional[str],
+    files: t.List[str],
+    device_id: t.Optional[int] = None,
+    device_public_id: t.Optional[str] = None,
+    deployed_fingerprint: t.Optional[str] = None,
+    pfx_password: t.Optional[str] = None,
     max_bytes: int = api.BUNDLE_MAX_BYTES,
     check_mode: bool = False,
     diff: bool = False,
-) -> dict[str, t.Any]:
+) -> t.Dict[str, t.Any]:
     """The module's result. One light read decides; the bundle is downloaded only when the host needs it."""
     try:
         deployed = normalize_fingerprint(deployed_fingerprint)
@@ -113,7 +111,7 @@ def sync_device_bundle(
             certificate=certificate,
         )
     needs_update = deployed != normalize_fingerprint(current["sha256_fingerprint"])
-    result: dict[str, t.Any] = {
+    result: t.Dict[str, t.Any] = {
         "changed": needs_update,
         "needs_update": needs_update,
         "downloaded": False,

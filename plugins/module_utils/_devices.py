@@ -5,8 +5,6 @@
 # PRIVATE to the cjj365.certctrl collection: no compatibility promise for other users.
 # device_info: one device or every device (all pages), with their assigned certificates on request.
 
-from __future__ import annotations
-
 import typing as t
 
 from ansible_collections.cjj365.certctrl.plugins.module_utils import _resources as api
@@ -15,7 +13,7 @@ from ansible_collections.cjj365.certctrl.plugins.module_utils._assign import dev
 from ansible_collections.cjj365.certctrl.plugins.module_utils._client import CertCtrlClient
 
 
-def read(client: CertCtrlClient, params: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
+def read(client: CertCtrlClient, params: t.Mapping[str, t.Any]) -> t.Dict[str, t.Any]:
     """``{"devices": [...]}``: a device id or public id must exist; the status filter applies to both forms."""
     state.check_ids(params, "device_id")
     status = params.get("status")

@@ -5,13 +5,11 @@
 # PRIVATE to the cjj365.certctrl collection: no compatibility promise for other users.
 # Bottom layer: imports nothing of ours, so every other file may depend on it.
 
-from __future__ import annotations
-
 import typing as t
 
 # What the user can do about an error, by HTTP status. The server's own words come first;
 # this hint is appended so the message says what to change.
-_HINTS: dict[int, str] = {
+_HINTS: t.Dict[int, str] = {
     400: "correct the field or parameter the server names above",
     401: "check api_key (or CERTCTRL_API_KEY): the key is missing, unknown, expired or revoked",
     403: "when a scope is named, grant it to the API key or use a key that has it; otherwise the object belongs to another account",
@@ -34,7 +32,7 @@ class CertCtrlError(Exception):
         self.msg = msg
         self.details = details
 
-    def fail_kwargs(self) -> dict[str, t.Any]:
+    def fail_kwargs(self) -> t.Dict[str, t.Any]:
         return {"msg": self.msg, **self.details}
 
 
@@ -49,7 +47,7 @@ class InvalidResponseError(CertCtrlError):
 class APIError(CertCtrlError):
     """The server answered with an error envelope ``{"error": {"code", "what"}}``."""
 
-    def __init__(self, *, status: int, code: int | None, what: str, method: str, path: str, reason: str = "", body: str = "") -> None:
+    def __init__(self, *, status: int, code: t.Optional[int], what: str, method: str, path: str, reason: str = "", body: str = "") -> None:
         self.status = status
         self.code = code
         self.what = what
@@ -99,7 +97,7 @@ def mentions(exc: APIError, marker: str) -> bool:
     return marker in (exc.what or "") or marker in (exc.body or "")
 
 
-_BY_STATUS: dict[int, type[APIError]] = {
+_BY_STATUS: t.Dict[int, t.Type[APIError]] = {
     401: AuthenticationError,
     403: PermissionDeniedError,
     404: NotFoundError,
@@ -108,7 +106,7 @@ _BY_STATUS: dict[int, type[APIError]] = {
 }
 
 
-def api_error(*, status: int, code: int | None, what: str, method: str, path: str, reason: str = "", body: str = "") -> APIError:
+def api_error(*, status: int, code: t.Optional[int], what: str, method: str, path: str, reason: str = "", body: str = "") -> APIError:
     """Build the APIError subclass that matches the HTTP status."""
     cls = _BY_STATUS.get(status, APIError)
     return cls(status=status, code=code, what=what, method=method, path=path, reason=reason, body=body)

@@ -7,12 +7,9 @@
 # issuance job, and wait for it on a bounded schedule. Waiting is data (PollSchedule), not a loop
 # scattered through the module.
 
-from __future__ import annotations
-
 import datetime
 import time
 import typing as t
-from dataclasses import dataclass
 
 from ansible_collections.cjj365.certctrl.plugins.module_utils import _state as state
 from ansible_collections.cjj365.certctrl.plugins.module_utils._client import CertCtrlClient
@@ -24,7 +21,7 @@ from ansible_collections.cjj365.certctrl.plugins.module_utils._resources import 
     resolve_certificate,
     start_issue,
 )
-from ansible_collections.cjj365.certctrl.plugins.module_utils._x509 import describe_pem, utcnow
+from ansible_collections.cjj365.certctrl.plugins.module_utils._x509 import describe_pem, fromisoformat, utcnow
 
 NEVER_ISSUED = "never_issued"
 EXPIRING = "expiring"
@@ -41,7 +38,6 @@ _DROPPED_FIELDS = ("der", "csr")  # der is the private key DER in production; cs
 _UNCERTAIN_POST_STATUSES = frozenset({500, 502, 503, 504})
 
 
-@dataclass(frozen=True)
 class PollSchedule:
     """When to look at a job again. The server gives no hint of when a job ends, so the gap between two looks
     is also the longest the module can be late in seeing the end:
@@ -54,12 +50,21 @@ class PollSchedule:
     - no gap is shorter than ``interval`` or longer than ``interval_max``, and the last look is at ``timeout``.
     """
 
-    interval: float = 1.0
-    interval_max: float = 30.0
-    timeout: float = 600.0
-    young: float = 60.0
-    young_gap: float = 2.0
-    share: float = 0.1
+    def __init__(
+        self,
+        interval: float = 1.0,
+        interval_max: float = 30.0,
+        timeout: float = 600.0,
+        young: float = 60.0,
+        young_gap: float = 2.0,
+        share: float = 0.1,
+    ) -> None:
+        self.interval = interval
+        self.interval_max = interval_max
+        self.timeout = timeout
+        self.young = young
+        self.young_gap = young_gap
+        self.share = share
 
     def delays(self) -> t.Iterator[float]:
         """The sleep before each poll. They add up to ``timeout`` (the last one is shortened), so the
@@ -79,15 +84,15 @@ class PollSchedule:
         return sum(1 for _delay in self.delays())
 
 
-@dataclass
 class WaitOutcome:
-    row: dict[str, t.Any] | None  # the newest state seen of the job's history row
-    done: bool  # the row reached a terminal status
-    polls: int
-    last_error: str | None = None  # the last transient polling error, when the wait ran out after one
+    def __init__(self, row: t.Optional[t.Dict[str, t.Any]], done: bool, polls: int, last_error: t.Optional[str] = None) -> None:
+        self.row = row  # the newest state seen of the job's history row
+        self.done = done  # the row reached a terminal status
+        self.polls = polls
+        self.last_error = last_error  # the last transient polling error, when the wait ran out after one
 
 
-def renewal_reason(*, x509: dict[str, t.Any] | None, renew_before_days: float, force: bool, in_flight: bool, now: datetime.datetime) -> str:
+def renewal_reason(*, x509: t.Optional[t.Dict[str, t.Any]], renew_before_days: float, force: bool, in_flight: bool, now: datetime.datetime) -> str:
     """Why the certificate needs issuing, or VALID. ``x509`` is describe_pem() of the current PEM (None: never issued).
 
     A running job always wins (there is only ever one); then a missing certificate, then ``force``, then expiry.
@@ -98,17 +103,17 @@ def renewal_reason(*, x509: dict[str, t.Any] | None, renew_before_days: float, f
         return NEVER_ISSUED
     if force:
         return FORCED
-    not_after = datetime.datetime.fromisoformat(x509["not_after"])
+    not_after = fromisoformat(x509["not_after"])
     if not_after - now <= datetime.timedelta(days=renew_before_days):
         return EXPIRING
     return VALID
 
 
-def find_row(rows: list[dict[str, t.Any]], issue_history_id: int) -> dict[str, t.Any] | None:
+def find_row(rows: t.List[t.Dict[str, t.Any]], issue_history_id: int) -> t.Optional[t.Dict[str, t.Any]]:
     return next((row for row in rows if int(row.get("id") or 0) == int(issue_history_id)), None)
 
 
-def read_row(client: CertCtrlClient, certificate_id: int, issue_history_id: int) -> dict[str, t.Any]:
+def read_row(client: CertCtrlClient, certificate_id: int, issue_history_id: int) -> t.Dict[str, t.Any]:
     """The history row of one job, read the way the contract's polling guidance says."""
     row = find_row(issue_history(client, certificate_id, limit=HISTORY_WINDOW), issue_history_id)
     if row is None:
@@ -126,7 +131,7 @@ def wait_for_issue(
     issue_history_id: int,
     schedule: PollSchedule,
     *,
-    row: dict[str, t.Any] | None = None,
+    row: t.Optional[t.Dict[str, t.Any]] = None,
     sleep: t.Callable[[float], None] = time.sleep,
     clock: t.Callable[[], float] = time.monotonic,
 ) -> WaitOutcome:
@@ -159,7 +164,7 @@ def wait_for_issue(
     return WaitOutcome(row=row, done=False, polls=polls, last_error=last_error)
 
 
-def public_record(record: dict[str, t.Any], *, return_pem: bool) -> dict[str, t.Any]:
+def public_record(record: t.Dict[str, t.Any], *, return_pem: bool) -> t.Dict[str, t.Any]:
     """The certificate record as returned: no DER/CSR, no key material, the PEM only when asked for."""
     out = {
         k: v for k, v in record.items() if k not in _DROPPED_FIELDS and k not in state.SECRET_FIELDS and "priv" not in k.lower() and "key_pem" not in k.lower()
@@ -169,11 +174,11 @@ def public_record(record: dict[str, t.Any], *, return_pem: bool) -> dict[str, t.
     return out
 
 
-def _diff_view(x509: dict[str, t.Any] | None) -> dict[str, t.Any]:
+def _diff_view(x509: t.Optional[t.Dict[str, t.Any]]) -> t.Dict[str, t.Any]:
     return {"serial": x509["serial"], "not_after": x509["not_after"]} if x509 else {"serial": None, "not_after": None}
 
 
-def _job_of(answer: t.Any) -> dict[str, t.Any] | None:
+def _job_of(answer: t.Any) -> t.Optional[t.Dict[str, t.Any]]:
     """The ``{issue_history_id, status}`` of a POST .../issues answer; None when the answer does not carry a job id."""
     if not isinstance(answer, dict):
         return None
@@ -186,11 +191,11 @@ def _job_of(answer: t.Any) -> dict[str, t.Any] | None:
 def _post(
     client: CertCtrlClient,
     certificate_id: int,
-    newest: dict[str, t.Any] | None,
+    newest: t.Optional[t.Dict[str, t.Any]],
     *,
     warn: t.Callable[[str], None],
     sleep: t.Callable[[float], None],
-) -> dict[str, t.Any]:
+) -> t.Dict[str, t.Any]:
     """POST .../issues; never two jobs. When the answer is lost (dropped connection, 5xx, a 200 that is not JSON or
     carries no job id), the history tells whether the server queued the job: then the task attaches to it (or takes
     the row that already ended); when it shows no new job, the POST is sent again, after a backoff, a bounded number
@@ -238,13 +243,13 @@ def _shape(answer: t.Any) -> str:
     return "no body" if answer is None else f"a {type(answer).__name__}"
 
 
-def _issued_without_pem(record: dict[str, t.Any], rows: list[dict[str, t.Any]]) -> bool:
+def _issued_without_pem(record: t.Dict[str, t.Any], rows: t.List[t.Dict[str, t.Any]]) -> bool:
     """True when the record is issued although no PEM came with it: its serial number or a SUCCESS row says so.
     A missing ``cert`` alone never means "never issued" (production leaves it out unless ?detail=most)."""
     return bool(str(record.get("serial_number") or "").strip()) or any(row.get("status") == "SUCCESS" for row in rows)
 
 
-def _validate(params: dict[str, t.Any]) -> None:
+def _validate(params: t.Dict[str, t.Any]) -> None:
     state.check_ids(params, "certificate_id", "acct_id")
     if params.get("domain_name") and not (params.get("acct_id") or params.get("acme_account")):
         raise CertCtrlError("domain_name needs the ACME account too: set acct_id or acme_account")
@@ -258,14 +263,14 @@ def _validate(params: dict[str, t.Any]) -> None:
 
 def ensure_issued(
     client: CertCtrlClient,
-    params: dict[str, t.Any],
+    params: t.Dict[str, t.Any],
     *,
     check_mode: bool = False,
     diff: bool = False,
     sleep: t.Callable[[float], None] = time.sleep,
     clock: t.Callable[[], float] = time.monotonic,
     warn: t.Callable[[str], None] = lambda msg: None,
-) -> dict[str, t.Any]:
+) -> t.Dict[str, t.Any]:
     """The issue module: issue when needed (or attach to the running job), wait, report."""
     _validate(params)
     record = resolve_certificate(
@@ -288,7 +293,7 @@ def ensure_issued(
             f"certificate {cid} is issued (serial number or issue history) but the server sent no certificate PEM, so its expiry"
             " cannot be checked against renew_before_days; set force=true to renew it"
         )
-    result: dict[str, t.Any] = {
+    result: t.Dict[str, t.Any] = {
         "changed": False,
         "reason": reason,
         "issue_history_id": running["id"] if running else None,
@@ -330,13 +335,13 @@ def _await_success(
     client: CertCtrlClient,
     cid: int,
     hid: int,
-    status: str | None,
-    row: dict[str, t.Any] | None,
-    params: dict[str, t.Any],
+    status: t.Optional[str],
+    row: t.Optional[t.Dict[str, t.Any]],
+    params: t.Dict[str, t.Any],
     *,
     sleep: t.Callable[[float], None],
     clock: t.Callable[[], float],
-) -> dict[str, t.Any]:
+) -> t.Dict[str, t.Any]:
     """The job's SUCCESS row. A timeout, FAILED or CANCELLED fails with the job's id, status and row."""
     if status in TERMINAL_ISSUE_STATUSES:
         row = read_row(client, cid, hid)
@@ -359,7 +364,7 @@ def _await_success(
     return row
 
 
-def _job_error(msg: str, cid: int, hid: int, row: dict[str, t.Any]) -> CertCtrlError:
+def _job_error(msg: str, cid: int, hid: int, row: t.Dict[str, t.Any]) -> CertCtrlError:
     return CertCtrlError(msg, certificate_id=cid, issue_history_id=hid, status=row.get("status"), issue=row)
 
 

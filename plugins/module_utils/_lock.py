@@ -8,8 +8,6 @@
 # that runs the task: an flock'ed file per (api_url, kind, natural key) in a private per-user directory.
 # Whoever gets the lock second reads the state again and finds what the first one created.
 
-from __future__ import annotations
-
 import contextlib
 import errno
 import hashlib
@@ -78,7 +76,7 @@ def natural_key_lock(
     key: t.Sequence[t.Any],
     *,
     what: str,
-    timeout: float | None = None,
+    timeout: t.Optional[float] = None,
     sleep: t.Callable[[float], None] = time.sleep,
 ) -> t.Iterator[str]:
     """Hold the exclusive lock of one natural key; wait at most ``timeout`` seconds for it (default: the environment's)."""
@@ -124,7 +122,7 @@ def create_once(
     warn: t.Callable[[str], None],
     what: str,
     reread_after: bool = True,
-) -> tuple[t.Any, bool]:
+) -> t.Tuple[t.Any, bool]:
     """Create the object of one natural key unless it exists; ``(object, created)``.
 
     Under the key's lock: read again (a parallel run may have created it while this one waited), create with

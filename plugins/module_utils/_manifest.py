@@ -9,8 +9,6 @@
 # killed half-way leaves an old or missing manifest that does not match the files: the next run sees "not current".
 # Standard library only; it never holds key material (digests of files, not their content).
 
-from __future__ import annotations
-
 import datetime
 import json
 import os
@@ -43,7 +41,7 @@ def fsync_dir(path: str) -> None:
         os.close(fd)
 
 
-def read_manifest(path: str) -> dict[str, t.Any] | None:
+def read_manifest(path: str) -> t.Optional[t.Dict[str, t.Any]]:
     """The manifest at ``path``; None when it is missing, unreadable, not a regular file, or not a version-1 manifest.
 
     An unusable manifest is reported as absent on purpose: the files it should describe are then "not current",
@@ -67,7 +65,7 @@ def read_manifest(path: str) -> dict[str, t.Any] | None:
     return data
 
 
-def write_manifest(path: str, data: dict[str, t.Any]) -> None:
+def write_manifest(path: str, data: t.Dict[str, t.Any]) -> None:
     """Write ``data`` (the manifest's keys; ``version`` and ``written_at`` are filled in) to ``path`` atomically:
     a 0600 temporary file in the same directory, fsync, rename, fsync of the directory."""
     body = {k: data.get(k) for k in KEYS}

@@ -6,8 +6,6 @@
 # The AnsibleModule side of the shared client: the argument spec that matches
 # doc_fragments/_api.py, and the one place where collection errors become fail_json.
 
-from __future__ import annotations
-
 import typing as t
 
 from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
@@ -21,7 +19,7 @@ from ansible_collections.cjj365.certctrl.plugins.module_utils._client import (
 from ansible_collections.cjj365.certctrl.plugins.module_utils._errors import CertCtrlError
 
 
-def api_argument_spec() -> dict[str, dict[str, t.Any]]:
+def api_argument_spec() -> t.Dict[str, t.Dict[str, t.Any]]:
     """The options of doc_fragments/_api.py DOCUMENTATION, with their environment fallbacks."""
     return {
         "api_url": {"type": "str", "default": DEFAULT_API_URL, "fallback": (env_fallback, ["CERTCTRL_API_URL"])},
@@ -34,7 +32,7 @@ def api_argument_spec() -> dict[str, dict[str, t.Any]]:
     }
 
 
-def create_module(argument_spec: dict[str, dict[str, t.Any]], **kwargs: t.Any) -> AnsibleModule:
+def create_module(argument_spec: t.Dict[str, t.Dict[str, t.Any]], **kwargs: t.Any) -> AnsibleModule:
     """An AnsibleModule with the API options added; fails early when requests is missing."""
     module = AnsibleModule(argument_spec={**api_argument_spec(), **argument_spec}, **kwargs)
     if REQUESTS_IMPORT_ERROR is not None:
@@ -56,7 +54,7 @@ def client_from_module(module: AnsibleModule) -> CertCtrlClient:
     )
 
 
-def run(module: AnsibleModule, action: t.Callable[[CertCtrlClient], dict[str, t.Any]]) -> t.NoReturn:
+def run(module: AnsibleModule, action: t.Callable[[CertCtrlClient], t.Dict[str, t.Any]]) -> t.NoReturn:
     """Run ``action`` with a client and exit: its dict becomes exit_json, a CertCtrlError fail_json."""
     try:
         client = client_from_module(module)

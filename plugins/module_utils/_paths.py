@@ -6,11 +6,8 @@
 # The generic read of any JSON resource under /apiv1/me (the api lookup's operation). A path is checked
 # against the contract's GET endpoints before anything is sent: nothing else can be requested through it.
 
-from __future__ import annotations
-
 import re
 import typing as t
-from dataclasses import dataclass
 
 from ansible_collections.cjj365.certctrl.plugins.module_utils import _state as state
 from ansible_collections.cjj365.certctrl.plugins.module_utils._client import DEFAULT_PAGE_SIZE, CertCtrlClient
@@ -34,11 +31,11 @@ class InvalidPathError(CertCtrlError):
     """A term that is not a readable path under /apiv1/me (the message says why)."""
 
 
-@dataclass(frozen=True)
 class Route:
-    pattern: tuple[str, ...]
-    is_list: bool
-    server_filters: tuple[str, ...] = ()  # filters also sent as query parameters (still applied locally)
+    def __init__(self, pattern: t.Tuple[str, ...], is_list: bool, server_filters: t.Tuple[str, ...] = ()) -> None:
+        self.pattern = pattern
+        self.is_list = is_list
+        self.server_filters = server_filters  # filters also sent as query parameters (still applied locally)
 
     @property
     def form(self) -> str:
@@ -46,7 +43,7 @@ class Route:
 
 
 # The GET endpoints of the contract that answer JSON. Lists are paged with offset/limit.
-READABLE: tuple[Route, ...] = (
+READABLE: t.Tuple[Route, ...] = (
     Route(("acme-accounts",), True),
     Route(("acme-accounts", ID), False),
     Route(("acme-accounts", ID, "certificates"), True),
@@ -64,7 +61,7 @@ READABLE: tuple[Route, ...] = (
 )
 
 # Paths that exist but must not be read through the generic path, and what to use instead.
-REFUSED: tuple[tuple[tuple[str, ...], str], ...] = (
+REFUSED: t.Tuple[t.Tuple[t.Tuple[str, ...], str], ...] = (
     (("certificate-assign",), "accepts POST only (it assigns a certificate); use the cjj365.certctrl.assign module"),
     (
         ("devices", ID, "certificates", ID, "bundle"),
@@ -74,16 +71,16 @@ REFUSED: tuple[tuple[tuple[str, ...], str], ...] = (
     (("certificates", ID, "issues", "history"), "is a legacy alias; read certificates/<id>/issues"),
 )
 
-_SEGMENT_MATCHERS: dict[str, re.Pattern] = {ID: _ID, PUBLIC_ID: _PUBLIC_ID, ANY: _SEGMENT}
+_SEGMENT_MATCHERS: t.Dict[str, t.Pattern] = {ID: _ID, PUBLIC_ID: _PUBLIC_ID, ANY: _SEGMENT}
 
 
-@dataclass(frozen=True)
 class ApiPath:
     """A checked term: the absolute API path and the route it matched."""
 
-    term: str
-    path: str
-    route: Route
+    def __init__(self, term: str, path: str, route: Route) -> None:
+        self.term = term
+        self.path = path
+        self.route = route
 
     @property
     def is_list(self) -> bool:
@@ -133,10 +130,10 @@ def read(
     client: CertCtrlClient,
     api_path: ApiPath,
     *,
-    filters: t.Mapping[str, t.Any] | None = None,
-    limit: int | None = None,
+    filters: t.Optional[t.Mapping[str, t.Any]] = None,
+    limit: t.Optional[int] = None,
     page_size: int = DEFAULT_PAGE_SIZE,
-    warn: t.Callable[[str], None] | None = None,
+    warn: t.Optional[t.Callable[[str], None]] = None,
 ) -> t.Any:
     """GET one path: the object, or the list items (every page, or the first ``limit`` matches) that match ``filters``.
 
@@ -157,12 +154,12 @@ def _without_secrets(value: t.Any) -> t.Any:
 def _read_list(
     client: CertCtrlClient,
     api_path: ApiPath,
-    filters: dict[str, t.Any],
+    filters: t.Dict[str, t.Any],
     *,
-    limit: int | None,
+    limit: t.Optional[int],
     page_size: int,
-    warn: t.Callable[[str], None] | None,
-) -> list[t.Any]:
+    warn: t.Optional[t.Callable[[str], None]],
+) -> t.List[t.Any]:
     if not 1 <= page_size <= MAX_PAGE_SIZE:
         raise CertCtrlError(f"page_size must be between 1 and {MAX_PAGE_SIZE}, not {page_size}")
     if limit is not None and limit < 1:
@@ -170,8 +167,8 @@ def _read_list(
     if not filters:
         return client.paginate(api_path.path, page_size=page_size, limit=limit)
     params = {name: filters[name] for name in api_path.route.server_filters if isinstance(filters.get(name), str)}
-    found: list[t.Any] = []
-    fields: set[str] = set()
+    found: t.List[t.Any] = []
+    fields: t.Set[str] = set()
     for item in iter_items(client, api_path.path, params, page_size=page_size):
         if isinstance(item, dict):
             fields.update(item)
@@ -214,7 +211,7 @@ def _same(actual: t.Any, wanted: t.Any) -> bool:
     return actual == wanted
 
 
-def _matches(pattern: tuple[str, ...], segments: tuple[str, ...]) -> bool:
+def _matches(pattern: t.Tuple[str, ...], segments: t.Tuple[str, ...]) -> bool:
     if len(pattern) != len(segments):
         return False
     for expected, seg in zip(pattern, segments):

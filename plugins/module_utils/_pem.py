@@ -7,8 +7,6 @@
 # find the certificates of a PEM or DER file, fingerprint them, and read serial and validity from the DER.
 # Only what the deploy role needs to decide and to report; full parsing stays in _x509.py on the controller.
 
-from __future__ import annotations
-
 import base64
 import binascii
 import datetime
@@ -24,7 +22,7 @@ class DERError(ValueError):
     """The bytes are not the DER certificate they claim to be."""
 
 
-def certificates_der(data: bytes | str) -> list[bytes]:
+def certificates_der(data: t.Union[bytes, str]) -> t.List[bytes]:
     """The DER of every certificate in ``data``: PEM blocks in order, or ``data`` itself when it is DER.
 
     Other PEM blocks (a private key in a combined file) are skipped, never decoded. Empty list when there is none.
@@ -49,12 +47,12 @@ def sha256_fingerprint(der: bytes) -> str:
     return ":".join(digest[i : i + 2] for i in range(0, len(digest), 2))
 
 
-def normalize_fingerprint(value: str | None) -> str:
+def normalize_fingerprint(value: t.Optional[str]) -> str:
     """Plain lower-case hex of a fingerprint given with or without colons; '' for nothing."""
     return re.sub(r"[^0-9a-f]", "", (value or "").lower())
 
 
-def _read(der: bytes, offset: int) -> tuple[int, int, int]:
+def _read(der: bytes, offset: int) -> t.Tuple[int, int, int]:
     """(tag, start of value, end of value) of the TLV at ``offset``."""
     if offset + 2 > len(der):
         raise DERError("truncated DER")
@@ -81,7 +79,7 @@ def _time(tag: int, value: bytes) -> datetime.datetime:
     return datetime.datetime.strptime(text.rstrip("Z"), "%Y%m%d%H%M%S").replace(tzinfo=datetime.timezone.utc)
 
 
-def summary(der: bytes) -> dict[str, t.Any]:
+def summary(der: bytes) -> t.Dict[str, t.Any]:
     """Serial (lower-case hex, as _x509.describe), validity (ISO 8601 UTC) and SHA-256 fingerprint of one DER certificate."""
     try:
         tag, start, _end = _read(der, 0)
@@ -117,7 +115,7 @@ def summary(der: bytes) -> dict[str, t.Any]:
     }
 
 
-def leaf_summary(data: bytes | str) -> dict[str, t.Any] | None:
+def leaf_summary(data: t.Union[bytes, str]) -> t.Optional[t.Dict[str, t.Any]]:
     """``summary`` of the first certificate in a PEM or DER file; None when it holds no readable certificate."""
     try:
         ders = certificates_der(data)

@@ -6,8 +6,6 @@
 # One function per API operation. Modules, the lookup, the inventory and the role all call these,
 # so each path of the contract is written exactly once.
 
-from __future__ import annotations
-
 import time
 import typing as t
 
@@ -37,7 +35,7 @@ def _or_none(read: t.Callable[[], t.Any]) -> t.Any:
         return None
 
 
-def must_exist(record: dict | None, what: str, **details: t.Any) -> dict:
+def must_exist(record: t.Optional[dict], what: str, **details: t.Any) -> dict:
     """The record a get_* function read, or the API's not-found as an error naming ``what``."""
     if record is None:
         raise CertCtrlError(f"{what} does not exist or is not visible to this API key (HTTP 404 not found; check the id)", status=404, **details)
@@ -47,15 +45,15 @@ def must_exist(record: dict | None, what: str, **details: t.Any) -> dict:
 # -- ACME accounts ----------------------------------------------------------------------------
 
 
-def list_acme_accounts(client: CertCtrlClient) -> list[dict]:
+def list_acme_accounts(client: CertCtrlClient) -> t.List[dict]:
     return client.paginate(f"{ME}/acme-accounts")
 
 
-def get_acme_account(client: CertCtrlClient, account_id: int) -> dict | None:
+def get_acme_account(client: CertCtrlClient, account_id: int) -> t.Optional[dict]:
     return _or_none(lambda: client.get(f"{ME}/acme-accounts/{int(account_id)}"))
 
 
-def find_acme_account(client: CertCtrlClient, name: str) -> dict | None:
+def find_acme_account(client: CertCtrlClient, name: str) -> t.Optional[dict]:
     return next((a for a in list_acme_accounts(client) if a.get("name") == name), None)
 
 
@@ -71,11 +69,11 @@ def delete_acme_account(client: CertCtrlClient, account_id: int) -> None:
     client.delete(f"{ME}/acme-accounts/{int(account_id)}")
 
 
-def list_account_certificates(client: CertCtrlClient, account_id: int) -> list[dict]:
+def list_account_certificates(client: CertCtrlClient, account_id: int) -> t.List[dict]:
     return client.paginate(f"{ME}/acme-accounts/{int(account_id)}/certificates")
 
 
-def resolve_account_id(client: CertCtrlClient, *, acct_id: int | None = None, acme_account: str | None = None) -> int:
+def resolve_account_id(client: CertCtrlClient, *, acct_id: t.Optional[int] = None, acme_account: t.Optional[str] = None) -> int:
     """The account id from an id or a name; a name that matches nothing is an error naming it."""
     if acct_id:
         return int(acct_id)
@@ -88,17 +86,17 @@ def resolve_account_id(client: CertCtrlClient, *, acct_id: int | None = None, ac
 # -- certificates -----------------------------------------------------------------------------
 
 
-def list_certificates(client: CertCtrlClient) -> list[dict]:
+def list_certificates(client: CertCtrlClient) -> t.List[dict]:
     return client.paginate(f"{ME}/certificates")
 
 
-def get_certificate(client: CertCtrlClient, certificate_id: int, *, detail: bool = False) -> dict | None:
+def get_certificate(client: CertCtrlClient, certificate_id: int, *, detail: bool = False) -> t.Optional[dict]:
     """The record, or None when it does not exist. ``detail=True`` asks for the ``cert`` PEM (``?detail=most``):
     production sends it only then. The ``der`` field of a detailed record is key material (see _state.SECRET_FIELDS)."""
     return _or_none(lambda: client.get(f"{ME}/certificates/{int(certificate_id)}", DETAIL if detail else None))
 
 
-def find_certificates(client: CertCtrlClient, *, domain_name: str, acct_id: int) -> list[dict]:
+def find_certificates(client: CertCtrlClient, *, domain_name: str, acct_id: int) -> t.List[dict]:
     """Certificates of one account for one domain (natural key), oldest (lowest id) first: every run picks the same one."""
     return sorted((c for c in list_account_certificates(client, acct_id) if c.get("domain_name") == domain_name), key=lambda c: int(c["id"]))
 
@@ -106,10 +104,10 @@ def find_certificates(client: CertCtrlClient, *, domain_name: str, acct_id: int)
 def resolve_certificate(
     client: CertCtrlClient,
     *,
-    certificate_id: int | None = None,
-    domain_name: str | None = None,
-    acct_id: int | None = None,
-    acme_account: str | None = None,
+    certificate_id: t.Optional[int] = None,
+    domain_name: t.Optional[str] = None,
+    acct_id: t.Optional[int] = None,
+    acme_account: t.Optional[str] = None,
 ) -> dict:
     """The detailed record (``cert`` once issued) from an id, or from domain_name + account (the oldest when several match)."""
     if certificate_id:
@@ -130,7 +128,7 @@ def start_issue(client: CertCtrlClient, certificate_id: int) -> dict:
     return client.post(f"{ME}/certificates/{int(certificate_id)}/issues", {})
 
 
-def issue_history(client: CertCtrlClient, certificate_id: int, *, limit: int = 10) -> list[dict]:
+def issue_history(client: CertCtrlClient, certificate_id: int, *, limit: int = 10) -> t.List[dict]:
     """The newest ``limit`` history rows, as the contract's polling guidance reads them."""
     return client.get(f"{ME}/certificates/{int(certificate_id)}/issues", {"offset": 0, "limit": limit}) or []
 
@@ -138,37 +136,37 @@ def issue_history(client: CertCtrlClient, certificate_id: int, *, limit: int = 1
 # -- devices and assignments ------------------------------------------------------------------
 
 
-def list_devices(client: CertCtrlClient, *, status: str | None = None, page_size: int = DEFAULT_PAGE_SIZE) -> list[dict]:
+def list_devices(client: CertCtrlClient, *, status: t.Optional[str] = None, page_size: int = DEFAULT_PAGE_SIZE) -> t.List[dict]:
     devices = client.paginate(f"{ME}/devices", {"status": status} if status else None, page_size=page_size)
     # Filter here too: the contract does not promise server-side filtering.
     return [d for d in devices if not status or d.get("status") == status]
 
 
-def get_device(client: CertCtrlClient, device_id: int) -> dict | None:
+def get_device(client: CertCtrlClient, device_id: int) -> t.Optional[dict]:
     return _or_none(lambda: client.get(f"{ME}/devices/{int(device_id)}"))
 
 
-def get_device_by_public_id(client: CertCtrlClient, device_public_id: str) -> dict | None:
+def get_device_by_public_id(client: CertCtrlClient, device_public_id: str) -> t.Optional[dict]:
     return _or_none(lambda: client.get(f"{ME}/devices/by-public-id/{device_public_id}"))
 
 
-def device_certificates(client: CertCtrlClient, device_id: int, *, page_size: int = DEFAULT_PAGE_SIZE) -> list[dict]:
+def device_certificates(client: CertCtrlClient, device_id: int, *, page_size: int = DEFAULT_PAGE_SIZE) -> t.List[dict]:
     return client.paginate(f"{ME}/devices/{int(device_id)}/certificates", page_size=page_size)
 
 
-def device_certificate(client: CertCtrlClient, device_id: int, certificate_id: int, *, detail: bool = False) -> dict | None:
+def device_certificate(client: CertCtrlClient, device_id: int, certificate_id: int, *, detail: bool = False) -> t.Optional[dict]:
     """One assigned certificate (with its PEM when ``detail=True``): the light read that tells whether a host is current."""
     return _or_none(lambda: client.get(f"{ME}/devices/{int(device_id)}/certificates/{int(certificate_id)}", DETAIL if detail else None))
 
 
-def assign(client: CertCtrlClient, *, certificate_id: int, device_id: int | None = None, device_public_id: str | None = None) -> t.Any:
+def assign(client: CertCtrlClient, *, certificate_id: int, device_id: t.Optional[int] = None, device_public_id: t.Optional[str] = None) -> t.Any:
     """POST /me/certificate-assign with ``{"certificate_id", "device_public_id"}``: production keys on the public id
     (production-shape row 8); it is looked up when only ``device_id`` is given (``device_id`` is sent only for a device
     without one). Answers 204, or 200/202 with a message (row 9): the answer's ``data``, or None."""
     if not device_public_id:
         device = must_exist(get_device(client, int(device_id or 0)), f"device {device_id}", device_id=device_id) if device_id else {}
         device_public_id = device.get("device_public_id")
-    body: dict[str, t.Any] = {"certificate_id": int(certificate_id)}
+    body: t.Dict[str, t.Any] = {"certificate_id": int(certificate_id)}
     if device_public_id:
         body["device_public_id"] = device_public_id
     else:

@@ -7,8 +7,6 @@
 # briefly, since a reloading server finishes old connections with the old certificate) is it the one we deployed?
 # Standard library only: it runs on managed hosts.
 
-from __future__ import annotations
-
 import socket
 import ssl
 import time
@@ -21,7 +19,7 @@ class EndpointError(Exception):
     """No TLS handshake, or no certificate in it."""
 
 
-def fetch(host: str, port: int, *, server_name: str | None, timeout: float) -> dict[str, t.Any]:
+def fetch(host: str, port: int, *, server_name: t.Optional[str], timeout: float) -> t.Dict[str, t.Any]:
     """One TLS handshake (no verification: we read what is served, we do not trust it); the leaf's facts."""
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     context.check_hostname = False
@@ -43,12 +41,12 @@ def wait_for(
     host: str,
     port: int,
     *,
-    accept: t.Callable[[dict[str, t.Any]], bool],
-    server_name: str | None = None,
+    accept: t.Callable[[t.Dict[str, t.Any]], bool],
+    server_name: t.Optional[str] = None,
     timeout: float = 10.0,
     wait_timeout: float = 0.0,
     interval: float = 0.5,
-) -> tuple[dict[str, t.Any] | None, EndpointError | None, int]:
+) -> t.Tuple[t.Optional[t.Dict[str, t.Any]], t.Optional[EndpointError], int]:
     """Poll until the served certificate satisfies ``accept`` or ``wait_timeout`` passed (at least one handshake).
 
     Returns (the last certificate served or None, the last handshake error or None, the number of handshakes).
@@ -70,12 +68,12 @@ def served_certificate(
     host: str,
     port: int,
     *,
-    server_name: str | None = None,
+    server_name: t.Optional[str] = None,
     timeout: float = 10.0,
-    expect_fingerprint: str | None = None,
+    expect_fingerprint: t.Optional[str] = None,
     wait_timeout: float = 0.0,
     interval: float = 0.5,
-) -> dict[str, t.Any]:
+) -> t.Dict[str, t.Any]:
     """The module's result. With ``expect_fingerprint``, polls until it is served or ``wait_timeout`` passed."""
     expected = normalize_fingerprint(expect_fingerprint)
     served, error, attempts = wait_for(
@@ -89,13 +87,13 @@ def served_certificate(
     )
     if served is None:
         raise EndpointError(f"{error} (after {attempts} attempt{'s' if attempts > 1 else ''})")
-    result: dict[str, t.Any] = {"changed": False, "endpoint": f"{host}:{port}", "server_name": server_name, "certificate": served, "attempts": attempts}
+    result: t.Dict[str, t.Any] = {"changed": False, "endpoint": f"{host}:{port}", "server_name": server_name, "certificate": served, "attempts": attempts}
     if expected:
         result["matches"] = normalize_fingerprint(served["sha256_fingerprint"]) == expected
     return result
 
 
-def mismatch_message(result: dict[str, t.Any], expected: str) -> str:
+def mismatch_message(result: t.Dict[str, t.Any], expected: str) -> str:
     """Why a served_certificate() result with ``matches`` false is wrong, in words."""
     where = result["endpoint"] + (f"/{result['server_name']}" if result.get("server_name") else "")
     tries = f"{result['attempts']} attempt{'s' if result['attempts'] != 1 else ''}"

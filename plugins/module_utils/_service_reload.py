@@ -10,12 +10,9 @@
 # endpoints serve the new certificate, and only then record in each manifest that no reload is pending.
 # Standard library only. Commands run through the ``run`` callable the module gives (AnsibleModule.run_command).
 
-from __future__ import annotations
-
 import os
 import shlex
 import typing as t
-from dataclasses import dataclass
 
 from ansible_collections.cjj365.certctrl.plugins.module_utils._certificate_files import locked, restore_file
 from ansible_collections.cjj365.certctrl.plugins.module_utils._manifest import fsync_dir, mark_reloaded, read_manifest
@@ -30,12 +27,12 @@ OUTPUT_LIMIT = 4000
 _CERTIFICATE_SUFFIXES = (".pem", ".crt", ".cer", ".der")
 _NOT_CERTIFICATE_PREFIXES = ("private", "combined", "chain", ".")
 
-if t.TYPE_CHECKING:  # aliases for annotations only: the module runs on hosts' Python 3.8 too
-    Command = t.Union[str, list[str]]
-    # run(command) -> (rc, stdout, stderr); raises OSError when the command cannot be started.
-    Runner = t.Callable[[Command], tuple[int, str, str]]
-    # probe(endpoint, accept, wait_timeout) -> Served: poll until ``accept(fingerprint)`` or the timeout.
-    Probe = t.Callable[["Endpoint", t.Callable[[str], bool], float], "Served"]
+# Aliases for annotations (defined at run time: Python 3.6 evaluates annotations when a function is defined).
+Command = t.Union[str, t.List[str]]
+# run(command) -> (rc, stdout, stderr); raises OSError when the command cannot be started.
+Runner = t.Callable[[Command], t.Tuple[int, str, str]]
+# probe(endpoint, accept, wait_timeout) -> Served: poll until ``accept(fingerprint)`` or the timeout.
+Probe = t.Callable[["Endpoint", t.Callable[[str], bool], float], "Served"]
 
 
 class OptionError(ValueError):
@@ -50,31 +47,65 @@ class ReloadFailed(Exception):
         self.fields = fields
 
 
-@dataclass(frozen=True)
-class Service:
-    name: str
-    validate: Command | None
-    reload: Command
+class _Value:
+    """A plain value record (what a frozen dataclass gives, on hosts' Python 3.6 too): equal, hashable and shown by its fields."""
+
+    _fields: t.Tuple[str, ...] = ()
+
+    def _values(self) -> t.Tuple[t.Any, ...]:
+        return tuple(getattr(self, name) for name in self._fields)
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return self._values() == t.cast(_Value, other)._values()
+
+    def __hash__(self) -> int:
+        return hash(self._values())
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({', '.join(f'{name}={getattr(self, name)!r}' for name in self._fields)})"
 
 
-@dataclass(frozen=True)
-class Endpoint:
-    host: str
-    port: int
-    server_name: str | None
-    label: str
+class Service(_Value):
+    _fields = ("name", "validate", "reload")
+
+    def __init__(self, name: str, validate: t.Optional[Command], reload: Command) -> None:
+        self.name = name
+        self.validate = validate
+        self.reload = reload
 
 
-@dataclass(frozen=True)
-class Certificate:
-    id: int | None
-    domain_name: str | None
-    serial: str | None
-    fingerprint: str  # normalized: plain lower-case hex
-    endpoints: tuple[Endpoint, ...]
-    sha256_fingerprint: str | None = None  # as given
+class Endpoint(_Value):
+    _fields = ("host", "port", "server_name", "label")
 
-    def as_option(self) -> dict[str, t.Any]:
+    def __init__(self, host: str, port: int, server_name: t.Optional[str], label: str) -> None:
+        self.host = host
+        self.port = port
+        self.server_name = server_name
+        self.label = label
+
+
+class Certificate(_Value):
+    _fields = ("id", "domain_name", "serial", "fingerprint", "endpoints", "sha256_fingerprint")
+
+    def __init__(
+        self,
+        id: t.Optional[int],
+        domain_name: t.Optional[str],
+        serial: t.Optional[str],
+        fingerprint: str,  # normalized: plain lower-case hex
+        endpoints: t.Tuple[Endpoint, ...],
+        sha256_fingerprint: t.Optional[str] = None,  # as given
+    ) -> None:
+        self.id = id
+        self.domain_name = domain_name
+        self.serial = serial
+        self.fingerprint = fingerprint
+        self.endpoints = endpoints
+        self.sha256_fingerprint = sha256_fingerprint
+
+    def as_option(self) -> t.Dict[str, t.Any]:
         """The entry as the module's O(certificates) takes it (returned, so a later run can be given it back)."""
         return {
             "id": self.id,
@@ -85,15 +116,17 @@ class Certificate:
         }
 
 
-@dataclass(frozen=True)
-class Ran:
+class Ran(_Value):
     """One command of one service: what ran and how it ended."""
 
-    service: str
-    step: str
-    command: str
-    rc: int | None  # None: it could not be started
-    output: str
+    _fields = ("service", "step", "command", "rc", "output")
+
+    def __init__(self, service: str, step: str, command: str, rc: t.Optional[int], output: str) -> None:
+        self.service = service
+        self.step = step
+        self.command = command
+        self.rc = rc  # None: it could not be started
+        self.output = output
 
     @property
     def ok(self) -> bool:
@@ -103,14 +136,16 @@ class Ran:
         return f"{self.command}, rc {self.rc}" if self.rc is not None else f"{self.command}, not started"
 
 
-@dataclass(frozen=True)
-class Served:
+class Served(_Value):
     """What an endpoint presented (after polling), or why it could not be read."""
 
-    endpoint: Endpoint
-    certificate: dict[str, t.Any] | None
-    error: str | None
-    attempts: int
+    _fields = ("endpoint", "certificate", "error", "attempts")
+
+    def __init__(self, endpoint: Endpoint, certificate: t.Optional[t.Dict[str, t.Any]], error: t.Optional[str], attempts: int) -> None:
+        self.endpoint = endpoint
+        self.certificate = certificate
+        self.error = error
+        self.attempts = attempts
 
     @property
     def fingerprint(self) -> str:
@@ -132,7 +167,7 @@ def tls_probe(endpoint: Endpoint, accept: t.Callable[[str], bool], wait_timeout:
 
 
 def command_text(command: Command) -> str:
-    return command if isinstance(command, str) else shlex.join(command)
+    return command if isinstance(command, str) else " ".join(shlex.quote(arg) for arg in command)  # shlex.join (3.8+)
 
 
 def _is_command(value: t.Any) -> bool:
@@ -141,9 +176,9 @@ def _is_command(value: t.Any) -> bool:
     return isinstance(value, list) and bool(value) and all(isinstance(arg, str) for arg in value)
 
 
-def parse_services(raw: list[dict[str, t.Any]] | None) -> list[Service]:
+def parse_services(raw: t.Optional[t.List[t.Dict[str, t.Any]]]) -> t.List[Service]:
     """Each service once, in the order first named (a later definition of the same name wins)."""
-    services: dict[str, Service] = {}
+    services: t.Dict[str, Service] = {}
     for index, item in enumerate(raw or []):
         name = item.get("name")
         if not isinstance(name, str) or not name.strip():
@@ -157,9 +192,9 @@ def parse_services(raw: list[dict[str, t.Any]] | None) -> list[Service]:
     return list(services.values())
 
 
-def parse_certificates(raw: list[dict[str, t.Any]] | None) -> list[Certificate]:
+def parse_certificates(raw: t.Optional[t.List[t.Dict[str, t.Any]]]) -> t.List[Certificate]:
     """Each certificate once (a later entry of the same id wins: it is the newer deployment)."""
-    certificates: dict[t.Any, Certificate] = {}
+    certificates: t.Dict[t.Any, Certificate] = {}
     for index, item in enumerate(raw or []):
         fingerprint = normalize_fingerprint(item.get("sha256_fingerprint"))
         endpoints = tuple(
@@ -174,15 +209,15 @@ def parse_certificates(raw: list[dict[str, t.Any]] | None) -> list[Certificate]:
     return list(certificates.values())
 
 
-def _label(endpoint: dict[str, t.Any]) -> str:
+def _label(endpoint: t.Dict[str, t.Any]) -> str:
     host = endpoint["host"]
     host = f"[{host}]" if ":" in host else host
     return f"{host}:{int(endpoint.get('port') or 443)}" + (f"/{endpoint['server_name']}" if endpoint.get("server_name") else "")
 
 
-def parse_restore(raw: list[dict[str, t.Any]] | None) -> list[dict[str, str | None]]:
+def parse_restore(raw: t.Optional[t.List[t.Dict[str, t.Any]]]) -> t.List[t.Dict[str, t.Optional[str]]]:
     """One entry per path, the first one: it holds the state before the first change that was not reloaded yet."""
-    seen: dict[str, dict[str, str | None]] = {}
+    seen: t.Dict[str, t.Dict[str, t.Optional[str]]] = {}
     for item in raw or []:
         path = os.path.abspath(item["path"])
         seen.setdefault(path, {"path": path, "backup": item.get("backup") or None})
@@ -194,9 +229,9 @@ def _holds_certificate(path: str) -> bool:
     return name.endswith(_CERTIFICATE_SUFFIXES) and not name.startswith(_NOT_CERTIFICATE_PREFIXES)
 
 
-def previous_certificates(restore: list[dict[str, str | None]]) -> dict[str, str]:
+def previous_certificates(restore: t.List[t.Dict[str, t.Optional[str]]]) -> t.Dict[str, str]:
     """{fingerprint: serial} of the certificates in the backups: what the host served before the change."""
-    found: dict[str, str] = {}
+    found: t.Dict[str, str] = {}
     for item in restore:
         if not item["backup"] or not _holds_certificate(item["path"]):
             continue
@@ -231,10 +266,10 @@ class ServiceReload:
     def __init__(
         self,
         *,
-        services: list[Service],
-        restore: list[dict[str, str | None]],
-        manifests: list[str],
-        certificates: list[Certificate],
+        services: t.List[Service],
+        restore: t.List[t.Dict[str, t.Optional[str]]],
+        manifests: t.List[str],
+        certificates: t.List[Certificate],
         run: Runner,
         probe: Probe = tls_probe,
         verify: str = "host",
@@ -249,10 +284,10 @@ class ServiceReload:
         self.check_mode = check_mode
         self.manifests = [os.path.abspath(m) for m in dict.fromkeys(manifests)]
         self.restore, self.certificates = self._unsettled(restore, certificates)
-        self.ran: list[Ran] = []
+        self.ran: t.List[Ran] = []
         self.changed = False
 
-    def _unsettled(self, restore: list[dict], certificates: list[Certificate]) -> tuple[list[dict], list[Certificate]]:
+    def _unsettled(self, restore: t.List[dict], certificates: t.List[Certificate]) -> t.Tuple[t.List[dict], t.List[Certificate]]:
         """Drop what an earlier handler run already settled: a manifest that says no reload is pending covers its
         directory's restore entries and its certificate (the role's pending record can outlive a failed, rescued run)."""
         manifests = {path: read_manifest(path) for path in self.manifests}
@@ -281,11 +316,11 @@ class ServiceReload:
         self.ran.append(ran)
         return ran
 
-    def _test_all(self) -> list[Ran]:
+    def _test_all(self) -> t.List[Ran]:
         """The configuration test of every service that has one; the failed ones."""
         return [ran for ran in (self._run(s, TEST) for s in self.services if s.validate) if not ran.ok]
 
-    def _reload_all(self) -> tuple[list[str], Ran | None]:
+    def _reload_all(self) -> t.Tuple[t.List[str], t.Optional[Ran]]:
         """Reload each service once, stopping at the first failure: (the reloaded ones, the failure)."""
         reloaded = []
         for service in self.services:
@@ -297,7 +332,7 @@ class ServiceReload:
 
     # -- the run ------------------------------------------------------------------------------------
 
-    def execute(self) -> dict[str, t.Any]:
+    def execute(self) -> t.Dict[str, t.Any]:
         names = [s.name for s in self.services]
         if self.check_mode:
             return self._result(planned=True, reloaded=names, msg=self._plan_message(names))
@@ -313,7 +348,7 @@ class ServiceReload:
             done += f"; {_names(labels)} serve{'s' if len(labels) == 1 else ''} the new certificate"
         return self._result(planned=False, reloaded=names, verified=verified, marked=marked, msg=done)
 
-    def _plan_message(self, names: list[str]) -> str:
+    def _plan_message(self, names: t.List[str]) -> str:
         parts = [f"check mode: would test and reload {_names(names)}" if names else "check mode: no service to reload"]
         endpoints = [e.label for c in self.certificates for e in c.endpoints]
         if endpoints and self.verify == "host":
@@ -321,8 +356,14 @@ class ServiceReload:
         return ", ".join(parts)
 
     def _result(
-        self, *, planned: bool, reloaded: list[str], msg: str, verified: dict[Certificate, list[str]] | None = None, marked: list[str] | None = None
-    ) -> dict[str, t.Any]:
+        self,
+        *,
+        planned: bool,
+        reloaded: t.List[str],
+        msg: str,
+        verified: t.Optional[t.Dict[Certificate, t.List[str]]] = None,
+        marked: t.Optional[t.List[str]] = None,
+    ) -> t.Dict[str, t.Any]:
         verified = verified or {}
         return {
             "changed": bool(reloaded) if planned else self.changed,
@@ -338,14 +379,14 @@ class ServiceReload:
 
     # -- after a good reload ------------------------------------------------------------------------
 
-    def _verify_new(self) -> dict[Certificate, list[str]]:
+    def _verify_new(self) -> t.Dict[Certificate, t.List[str]]:
         """Each endpoint must serve its certificate (polled: a reloaded server may answer with the old one at first).
         {certificate: the labels of its endpoints that serve it}."""
         if self.verify == "skip":
             return {}
         if self.verify == "verified":
             return {c: [e.label for e in c.endpoints] for c in self.certificates}
-        verified: dict[Certificate, list[str]] = {}
+        verified: t.Dict[Certificate, t.List[str]] = {}
         wrong = []
         for certificate in self.certificates:
             for endpoint in certificate.endpoints:
@@ -369,7 +410,7 @@ class ServiceReload:
             )
         return verified
 
-    def _mark(self) -> list[str]:
+    def _mark(self) -> t.List[str]:
         """Record in each manifest that the services were reloaded (and its endpoints checked)."""
         if self.verify == "skip" and any(c.endpoints for c in self.certificates):
             return []  # the caller checks the endpoints, then runs again with verify=verified
@@ -384,7 +425,7 @@ class ServiceReload:
 
     # -- after a failed test or reload --------------------------------------------------------------
 
-    def _put_back(self) -> tuple[list[dict[str, t.Any]], list[str]]:
+    def _put_back(self) -> t.Tuple[t.List[t.Dict[str, t.Any]], t.List[str]]:
         """Restore every backup and remove every file that did not exist before: (what was done, what failed)."""
         done, errors = [], []
         with locked(os.path.dirname(item["path"]) for item in self.restore):  # as a swap does: no sweep meanwhile
@@ -410,7 +451,7 @@ class ServiceReload:
             fsync_dir(directory)
         return done, errors
 
-    def _rolled_back(self, failures: list[Ran], reloaded: list[str]) -> ReloadFailed:
+    def _rolled_back(self, failures: t.List[Ran], reloaded: t.List[str]) -> ReloadFailed:
         """Put the previous files back, test and reload again, and describe truly what the host runs now."""
         previous = previous_certificates(self.restore)
         restored, errors = self._put_back() if self.restore else ([], [])
@@ -442,7 +483,7 @@ class ServiceReload:
             verified_endpoints=[],
         )
 
-    def _first_round_state(self, failures: list[Ran], reloaded: list[str]) -> list[str]:
+    def _first_round_state(self, failures: t.List[Ran], reloaded: t.List[str]) -> t.List[str]:
         """What the services run when nothing was restored (or could be): from the first round alone."""
         if failures[0].step == TEST:
             return ["no service was reloaded, so each runs what it loaded before"]
@@ -453,9 +494,9 @@ class ServiceReload:
             parts.append(f"{_names(rest)} {'was' if len(rest) == 1 else 'were'} not reloaded")
         return parts
 
-    def _second_round(self, failures: list[Ran], reloaded: list[str]) -> list[tuple[str, str | None]]:
+    def _second_round(self, failures: t.List[Ran], reloaded: t.List[str]) -> t.List[t.Tuple[str, t.Optional[str]]]:
         """Test and reload each service again with the restored files: (service, None when it reloaded, else what is known)."""
-        outcomes: list[tuple[str, str | None]] = []
+        outcomes: t.List[t.Tuple[str, t.Optional[str]]] = []
         for service in self.services:
             test = self._run(service, TEST) if service.validate else None
             if test is not None and not test.ok:
@@ -486,7 +527,7 @@ class ServiceReload:
         return outcomes
 
     @staticmethod
-    def _rollback_state(restored: list[dict[str, t.Any]], outcomes: list[tuple[str, str | None]], *, claim: bool) -> list[str]:
+    def _rollback_state(restored: t.List[t.Dict[str, t.Any]], outcomes: t.List[t.Tuple[str, t.Optional[str]]], *, claim: bool) -> t.List[str]:
         """The files put back and each service's state. "serves the previous certificate" only when its second reload
         succeeded, a previous certificate was put back, and every endpoint checked (if any) serves it."""
         back = [d["path"] for d in restored if d["action"] == "restored"]
@@ -505,7 +546,7 @@ class ServiceReload:
                 told.append(f"{name} reloaded with them" + (" and serves the previous certificate" if claim else ""))
         return told
 
-    def _served_now(self, previous: dict[str, str]) -> tuple[list[str], bool]:
+    def _served_now(self, previous: t.Dict[str, str]) -> t.Tuple[t.List[str], bool]:
         """What each endpoint serves after the rollback (polled until it is a previous certificate, or when none is
         known, until it is not the new one); and whether every endpoint serves a previous certificate."""
         new = {c.fingerprint for c in self.certificates if c.fingerprint}
@@ -530,7 +571,7 @@ class ServiceReload:
         return told, all_previous and bool(seen)
 
 
-def merge_result(result: dict[str, t.Any] | None, handled: dict[str, t.Any]) -> dict[str, t.Any] | None:
+def merge_result(result: t.Optional[t.Dict[str, t.Any]], handled: t.Dict[str, t.Any]) -> t.Optional[t.Dict[str, t.Any]]:
     """The role's certctrl_deploy_result with this run's reloads and checks added: at the top, and on each certificate
     this run acted for (those of its services that were reloaded, its endpoints that were checked)."""
     if not result:

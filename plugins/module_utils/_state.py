@@ -6,8 +6,6 @@
 # Desired state of one API object: only the options the user set are compared, a check run
 # predicts the object a real run would return, and diffs never carry secrets or PEM.
 
-from __future__ import annotations
-
 import time
 import typing as t
 
@@ -53,7 +51,7 @@ def zero_is_none(value: t.Any) -> t.Any:
 # -- desired state and comparison -------------------------------------------------------------
 
 
-def user_set(params: t.Mapping[str, t.Any], fields: t.Mapping[str, str] | t.Iterable[str]) -> dict[str, t.Any]:
+def user_set(params: t.Mapping[str, t.Any], fields: t.Union[t.Mapping[str, str], t.Iterable[str]]) -> t.Dict[str, t.Any]:
     """The options the user set (not None), keyed by record field.
 
     ``fields`` is a list of names that are the same in options and records, or a mapping
@@ -64,15 +62,15 @@ def user_set(params: t.Mapping[str, t.Any], fields: t.Mapping[str, str] | t.Iter
 
 
 def differences(
-    current: t.Mapping[str, t.Any], desired: t.Mapping[str, t.Any], normalizers: t.Mapping[str, Normalizer] | None = None
-) -> dict[str, dict[str, t.Any]]:
+    current: t.Mapping[str, t.Any], desired: t.Mapping[str, t.Any], normalizers: t.Optional[t.Mapping[str, Normalizer]] = None
+) -> t.Dict[str, t.Dict[str, t.Any]]:
     """``{field: {"before", "after"}}`` for every desired field whose normalized value differs from the record.
 
     A field the record does not carry at all is not compared: the server does not echo it (production leaves out
     ``key_algorithm``, ``leaf_*``, ``cert_valid_seconds`` ...), so its absence says nothing about its value.
     """
     normalizers = normalizers or {}
-    changed: dict[str, dict[str, t.Any]] = {}
+    changed: t.Dict[str, t.Dict[str, t.Any]] = {}
     for field, want in desired.items():
         if field not in current:
             continue
@@ -83,7 +81,7 @@ def differences(
     return changed
 
 
-def not_echoed(current: t.Mapping[str, t.Any], desired: t.Mapping[str, t.Any]) -> list[str]:
+def not_echoed(current: t.Mapping[str, t.Any], desired: t.Mapping[str, t.Any]) -> t.List[str]:
     """The desired fields the record does not carry: ``differences`` cannot compare them."""
     return sorted(field for field in desired if field not in current)
 
@@ -96,14 +94,16 @@ def check_ids(params: t.Mapping[str, t.Any], *names: str) -> None:
             raise CertCtrlError(f"{name} must be a positive integer (the id of an existing object), got {value!r}", option=name)
 
 
-def predict(current: t.Mapping[str, t.Any] | None, desired: t.Mapping[str, t.Any], template: t.Mapping[str, t.Any] | None = None) -> dict[str, t.Any]:
+def predict(
+    current: t.Optional[t.Mapping[str, t.Any]], desired: t.Mapping[str, t.Any], template: t.Optional[t.Mapping[str, t.Any]] = None
+) -> t.Dict[str, t.Any]:
     """The object a real run would return: the record (or the template of a new one) with the desired fields applied."""
     base = dict(current) if current is not None else dict(template or {})
     base.update(desired)
     return base
 
 
-def describe_differences(changed: t.Mapping[str, t.Mapping[str, t.Any]], labels: t.Mapping[str, str] | None = None) -> str:
+def describe_differences(changed: t.Mapping[str, t.Mapping[str, t.Any]], labels: t.Optional[t.Mapping[str, str]] = None) -> str:
     """``"policy: 'HYBRID' -> 'MASTER_ONLY'; sans: [...] -> [...]"`` (field names as the user wrote them)."""
     labels = labels or {}
     return "; ".join(f"{labels.get(field, field)}: {change['before']!r} -> {change['after']!r}" for field, change in sorted(changed.items()))
@@ -112,7 +112,7 @@ def describe_differences(changed: t.Mapping[str, t.Mapping[str, t.Any]], labels:
 # -- what leaves the module ---------------------------------------------------------------------
 
 
-def public(record: t.Mapping[str, t.Any] | None, *, keep_heavy: bool = False) -> dict[str, t.Any]:
+def public(record: t.Optional[t.Mapping[str, t.Any]], *, keep_heavy: bool = False) -> t.Dict[str, t.Any]:
     """A record fit for results: no key material, no heavy PEM fields unless ``keep_heavy``."""
     if not record:
         return {}
@@ -120,7 +120,7 @@ def public(record: t.Mapping[str, t.Any] | None, *, keep_heavy: bool = False) ->
     return {key: _scrub(value) for key, value in record.items() if key not in drop}
 
 
-def make_diff(before: t.Mapping[str, t.Any] | None, after: t.Mapping[str, t.Any] | None) -> dict[str, dict[str, t.Any]]:
+def make_diff(before: t.Optional[t.Mapping[str, t.Any]], after: t.Optional[t.Mapping[str, t.Any]]) -> t.Dict[str, t.Dict[str, t.Any]]:
     """A key-level ``{"before", "after"}`` for ``--diff``: never key material, never PEM."""
     return {"before": public(before), "after": public(after)}
 
@@ -151,7 +151,7 @@ def create_or_adopt(
     what: str,
     backoff: t.Callable[[int], float] = lambda n: min(30.0, 0.5 * 2**n),
     sleep: t.Callable[[float], None] = time.sleep,
-) -> tuple[t.Any, bool]:
+) -> t.Tuple[t.Any, bool]:
     """Send a non-idempotent create; after a failure that may hide a success, re-read before sending again.
 
     Returns ``(result, adopted)``: ``adopted`` is True when the object appeared although the create

@@ -5,8 +5,6 @@
 # PRIVATE to the cjj365.certctrl collection: no compatibility promise for other users.
 # What we know about a certificate is read from its PEM, never from convenience fields of the API.
 
-from __future__ import annotations
-
 import datetime
 import math
 import re
@@ -17,7 +15,7 @@ try:
     from cryptography.hazmat.primitives import hashes
 except ImportError as exc:  # pragma: no cover - reported by callers with missing_required_lib
     x509 = None
-    CRYPTOGRAPHY_IMPORT_ERROR: Exception | None = exc
+    CRYPTOGRAPHY_IMPORT_ERROR: t.Optional[Exception] = exc
 else:
     CRYPTOGRAPHY_IMPORT_ERROR = None
 
@@ -26,13 +24,46 @@ from ansible_collections.cjj365.certctrl.plugins.module_utils._errors import Cer
 _PEM_END = b"-----END CERTIFICATE-----"
 _SERIAL_SEPARATORS = re.compile(r"[\s:.-]")
 _HEX = re.compile(r"[0-9a-f]+")
+# What datetime.isoformat() writes: YYYY-MM-DD[Thh:mm[:ss[.ffffff]]][+hh:mm[:ss]]
+_ISOFORMAT = re.compile(r"(\d{4})-(\d{2})-(\d{2})(?:.(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{3}|\d{6}))?)?(?:([+-])(\d{2}):(\d{2})(?::(\d{2}))?)?)?")
 
 
 def utcnow() -> datetime.datetime:
     return datetime.datetime.now(datetime.timezone.utc)
 
 
-def from_api_timestamp(value: t.Any) -> datetime.datetime | None:
+def fromisoformat(text: str) -> datetime.datetime:
+    """``datetime.fromisoformat`` (Python 3.7+); on Python 3.6 the ``isoformat()`` forms, with or without an offset."""
+    if hasattr(datetime.datetime, "fromisoformat"):
+        return datetime.datetime.fromisoformat(text)
+    found = _ISOFORMAT.fullmatch(text)
+    if not found:
+        raise ValueError(f"Invalid isoformat string: {text!r}")
+    year, month, day, hour, minute, second, fraction, sign, off_hours, off_minutes, off_seconds = found.groups()
+    tz = None
+    if sign:
+        offset = datetime.timedelta(hours=int(off_hours), minutes=int(off_minutes), seconds=int(off_seconds or 0))
+        tz = datetime.timezone(-offset if sign == "-" else offset)
+    micro = int((fraction or "0").ljust(6, "0"))
+    return datetime.datetime(int(year), int(month), int(day), int(hour or 0), int(minute or 0), int(second or 0), micro, tzinfo=tz)
+
+
+def not_valid_before(cert: "x509.Certificate") -> datetime.datetime:
+    """The start of validity, timezone-aware (``not_valid_before_utc`` of cryptography 42+; older releases, the last ones
+    for Python 3.6, have the naive UTC ``not_valid_before`` only)."""
+    if hasattr(cert, "not_valid_before_utc"):
+        return cert.not_valid_before_utc
+    return cert.not_valid_before.replace(tzinfo=datetime.timezone.utc)
+
+
+def not_valid_after(cert: "x509.Certificate") -> datetime.datetime:
+    """The end of validity, timezone-aware (see ``not_valid_before``)."""
+    if hasattr(cert, "not_valid_after_utc"):
+        return cert.not_valid_after_utc
+    return cert.not_valid_after.replace(tzinfo=datetime.timezone.utc)
+
+
+def from_api_timestamp(value: t.Any) -> t.Optional[datetime.datetime]:
     """The API sends epoch seconds or milliseconds (values above 1e12 are ms); 0 means unset."""
     if value is None or value == "" or isinstance(value, bool):
         return None
@@ -52,7 +83,7 @@ def from_api_timestamp(value: t.Any) -> datetime.datetime | None:
         raise CertCtrlError(f"the API sent {value!r} where an epoch timestamp was expected (out of range)") from None
 
 
-def normalize_serial(value: t.Any) -> str | None:
+def normalize_serial(value: t.Any) -> t.Optional[str]:
     """One spelling of a serial number: lower-case hex, no separators, no leading zeros (``describe()``'s ``serial``).
 
     Production sends ``04:A1:B2``, other servers ``04a1b2``; cryptography gives an int. Strings are hex (an optional
@@ -79,7 +110,7 @@ def same_serial(a: t.Any, b: t.Any) -> bool:
     return left is not None and left == right
 
 
-def load_pem_chain(pem: str | bytes) -> list[x509.Certificate]:
+def load_pem_chain(pem: t.Union[str, bytes]) -> "t.List[x509.Certificate]":
     """Every certificate of a PEM text, leaf first. Raises CertCtrlError on anything unparsable."""
     if x509 is None:
         raise CertCtrlError("the Python library 'cryptography' is required", exception=str(CRYPTOGRAPHY_IMPORT_ERROR))
@@ -92,11 +123,12 @@ def load_pem_chain(pem: str | bytes) -> list[x509.Certificate]:
         raise CertCtrlError(f"unparsable PEM certificate: {exc}") from None
 
 
-def sha256_fingerprint(cert: x509.Certificate) -> str:
-    return cert.fingerprint(hashes.SHA256()).hex(":").upper()
+def sha256_fingerprint(cert: "x509.Certificate") -> str:
+    digest = cert.fingerprint(hashes.SHA256()).hex().upper()
+    return ":".join(digest[i : i + 2] for i in range(0, len(digest), 2))  # bytes.hex(":") is Python 3.8+
 
 
-def dns_names(cert: x509.Certificate) -> list[str]:
+def dns_names(cert: "x509.Certificate") -> t.List[str]:
     try:
         ext = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName)
     except x509.ExtensionNotFound:
@@ -104,13 +136,13 @@ def dns_names(cert: x509.Certificate) -> list[str]:
     return ext.value.get_values_for_type(x509.DNSName)
 
 
-def describe(cert: x509.Certificate, *, now: datetime.datetime | None = None) -> dict[str, t.Any]:
+def describe(cert: "x509.Certificate", *, now: t.Optional[datetime.datetime] = None) -> t.Dict[str, t.Any]:
     """The facts the modules return and diff: serial, validity, SANs, issuer, fingerprint."""
     now = now or utcnow()
-    not_after = cert.not_valid_after_utc
+    not_after = not_valid_after(cert)
     return {
         "serial": format(cert.serial_number, "x"),
-        "not_before": cert.not_valid_before_utc.isoformat(),
+        "not_before": not_valid_before(cert).isoformat(),
         "not_after": not_after.isoformat(),
         "days_remaining": int((not_after - now).total_seconds() // 86400),
         "sans": dns_names(cert),
@@ -120,7 +152,7 @@ def describe(cert: x509.Certificate, *, now: datetime.datetime | None = None) ->
     }
 
 
-def describe_pem(pem: str | bytes | None, *, now: datetime.datetime | None = None) -> dict[str, t.Any] | None:
+def describe_pem(pem: t.Optional[t.Union[str, bytes]], *, now: t.Optional[datetime.datetime] = None) -> t.Optional[t.Dict[str, t.Any]]:
     """``describe`` of the leaf of a record's ``cert`` PEM; None when not issued yet."""
     if not pem:
         return None
@@ -132,8 +164,11 @@ __all__ = [
     "describe_pem",
     "dns_names",
     "from_api_timestamp",
+    "fromisoformat",
     "load_pem_chain",
     "normalize_serial",
+    "not_valid_after",
+    "not_valid_before",
     "same_serial",
     "sha256_fingerprint",
     "utcnow",

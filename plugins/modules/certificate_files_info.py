@@ -3,8 +3,6 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-from __future__ import annotations
-
 DOCUMENTATION = r"""
 module: certificate_files_info
 short_description: Describe certificates' files on the host, their manifests and leftovers, in one call
@@ -143,6 +141,8 @@ fingerprint:
   sample: "3A:7F:...:C2"
 """
 
+import typing as t
+
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.cjj365.certctrl.plugins.module_utils._deployed import describe_certificates, describe_files
@@ -164,7 +164,7 @@ def main() -> None:
     )
     p = module.params
 
-    def setype(path: str) -> str | None:
+    def setype(path: str) -> t.Optional[str]:
         context = module.selinux_context(path)
         return context[2] if len(context) > 2 and context[2] else None
 

@@ -11,7 +11,6 @@ waits and schedules compared.
 
 from __future__ import annotations
 
-import dataclasses
 import re
 import typing as t
 from dataclasses import dataclass
@@ -28,7 +27,8 @@ class ModelWait:
 
 
 class Schedule(t.Protocol):
-    def delays(self) -> t.Iterator[float]: ...
+    def delays(self) -> t.Iterator[float]:
+        """The waits between polls, in seconds."""
 
 
 def model_wait(schedule: Schedule, wait: float) -> ModelWait | None:
@@ -59,7 +59,12 @@ def same_schedule(a: Schedule, b: Schedule) -> bool:
 
 def describe(schedule: object) -> str:
     """The fields of a schedule dataclass, as ``name value`` pairs."""
-    return ", ".join(f"{field.name} {getattr(schedule, field.name):g}" for field in dataclasses.fields(schedule))  # type: ignore[arg-type]
+    return ", ".join(f"{name} {value:g}" for name, value in vars(schedule).items())
+
+
+def with_interval_max(schedule, interval_max: float):
+    """A copy of the module's PollSchedule (a plain class: it runs on Python 3.6 hosts) with another interval_max."""
+    return type(schedule)(**{**vars(schedule), "interval_max": interval_max})
 
 
 @dataclass(frozen=True)

@@ -4,12 +4,11 @@
 """The issue module's wait: modelled schedules, targets and the trade-off between them (used by tools/bench.py).
 
 ``defaults`` is the module's PollSchedule(), passed in by the caller once the collection is importable; other
-settings of the module are derived from it with dataclasses.replace.
+settings of the module are derived from it with polling.with_interval_max.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import typing as t
 
 import polling
@@ -45,7 +44,7 @@ def model_table(defaults: PollSchedule) -> Table:
     model = Table("issue: polling schedules for other waits (modelled)", ["Schedule", *(f"{w} s: polls / worst lag" for w in waits)])
     schedules = [
         (f"the module's defaults ({polling.describe(defaults)})", defaults),
-        ("the module with poll_interval_max 2", dataclasses.replace(defaults, interval_max=2.0)),
+        ("the module with poll_interval_max 2", polling.with_interval_max(defaults, 2.0)),
         ("doubling from 1 s, at most 10 s apart", polling.DoublingSchedule()),
         ("doubling from 1 s without a cap", polling.DoublingSchedule(interval_max=600.0)),
     ]
@@ -66,7 +65,7 @@ def model_table(defaults: PollSchedule) -> Table:
 
 def wait_targets(measured: list[polling.MeasuredWait], defaults: PollSchedule) -> list[Target]:
     targets = []
-    for settings, schedule in (("defaults", defaults), ("poll_interval_max=2", dataclasses.replace(defaults, interval_max=2.0))):
+    for settings, schedule in (("defaults", defaults), ("poll_interval_max=2", polling.with_interval_max(defaults, 2.0))):
         runs = [m for m in measured if m.label.endswith(settings)]
         m60, m600 = polling.model_wait(schedule, 60), polling.model_wait(schedule, 600)
         lag_ok = max(m.lag for m in runs) <= 2.0 and m60.worst_lag <= 2.0
@@ -99,7 +98,7 @@ The module's defaults ({polling.describe(schedule)}) look at the job
 looks is how late the module can see the end: {round(worst[60].worst_lag):g} s for a job that ends within 60 s,
 {round(worst[120].worst_lag):g} s within 120 s and {round(worst[600].worst_lag):g} s within 600 s (see the modelled table).
 `poll_interval_max: 2` keeps every gap, and so the lag, within 2 s, for
-{polling.model_wait(dataclasses.replace(schedule, interval_max=2.0), 600).polls} polls in 600 s.
+{polling.model_wait(polling.with_interval_max(schedule, 2.0), 600).polls} polls in 600 s.
 """
 
 
