@@ -110,7 +110,7 @@ http {{
 
 
 def served_serial(port: int) -> str:
-    """The serial and issuer of the certificate web1's nginx serves, read from a TLS handshake."""
+    """The serial, subject and issuer of the certificate web1's nginx serves, read from a TLS handshake."""
     from cryptography import x509
 
     context = ssl.create_default_context()
@@ -118,7 +118,7 @@ def served_serial(port: int) -> str:
     context.verify_mode = ssl.CERT_NONE
     with socket.create_connection(("127.0.0.1", port), timeout=5) as sock, context.wrap_socket(sock, server_hostname=DOMAIN) as tls:
         cert = x509.load_der_x509_certificate(tls.getpeercert(binary_form=True))
-    return f"{cert.serial_number:x} ({cert.issuer.rfc4514_string()})"
+    return f"serial {cert.serial_number:x}, subject {cert.subject.rfc4514_string()}, issued by {cert.issuer.rfc4514_string()}"
 
 
 def write_inventory(nginx: list[str] | None, port: int) -> Path:
@@ -126,15 +126,15 @@ def write_inventory(nginx: list[str] | None, port: int) -> Path:
     inventory = WORK / "demo.certctrl.yml"
     web1 = "certctrl_name == 'web1'"
     services = f"['demo_nginx'] if {web1} else []" if nginx else "[]"
-    verify = f"['127.0.0.1:{port}/{DOMAIN}'] if {web1} else []" if nginx else "[]"
+    verify = f"{{'{DOMAIN}': ['127.0.0.1:{port}/{DOMAIN}']}} if {web1} else {{}}" if nginx else "{}"
     inventory.write_text(f"""plugin: cjj365.certctrl.devices
 status: ACTIVE
 compose:
   ansible_connection: "'local'"
   ansible_python_interpreter: "'{sys.executable}'"
   certctrl_cert_root: "'{roots}/' ~ certctrl_name ~ '/etc/certctrl/certs'"
-  certctrl_deploy_services: "{services}"
-  certctrl_deploy_verify_endpoints: "{verify}"
+  certctrl_default_services: "{services}"
+  certctrl_verify_endpoints: "{verify}"
 """)
     return inventory
 
@@ -221,7 +221,9 @@ def report(first: dict, second: dict, downloads_first: int, counters: dict, befo
     print(f"  bundle downloads: run 1 {downloads_first}, run 2 {downloads_second}; hosts changed in run 2: {changed_second}")
     print(f"  API requests in run 2: {counters['total']} ({counters['writes']} writes)")
     if before is not None:
-        print(f"  nginx on web1 served serial {before} before, {after} after (TLS handshake)")
+        print("  nginx on web1, read from a TLS handshake:")
+        print(f"    before: {before}")
+        print(f"    after:  {after}")
 
 
 if __name__ == "__main__":

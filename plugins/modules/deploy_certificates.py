@@ -5,8 +5,6 @@
 
 # Documentation of the deploy_certificates action plugin (plugins/action/deploy_certificates.py); there is no module code.
 
-from __future__ import annotations
-
 DOCUMENTATION = r"""
 module: deploy_certificates
 short_description: Deploy the certificates assigned to a host's cert-ctrl device, reading the host once when it is current
@@ -148,10 +146,10 @@ options:
     description: CA bundle for the API's TLS certificate. Default C(certctrl_ca_path), then E(CERTCTRL_CA_PATH).
     type: str
   timeout:
-    description: Seconds per API request. Default C(certctrl_api_timeout), C(certctrl_timeout), E(CERTCTRL_TIMEOUT), then V(30).
+    description: Seconds per API request. Default C(certctrl_timeout), E(CERTCTRL_TIMEOUT), then V(30).
     type: raw
   retries:
-    description: Retries of an API request. Default C(certctrl_api_retries), C(certctrl_retries), E(CERTCTRL_RETRIES), then V(5).
+    description: Retries of an API request. Default C(certctrl_retries), E(CERTCTRL_RETRIES), then V(5).
     type: raw
 notes:
   - Needs C(requests) and C(cryptography) on the controller; nothing but Python on the host.

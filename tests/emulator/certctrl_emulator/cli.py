@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shlex
 import shutil
 import signal
 import sys
@@ -27,6 +28,12 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--db", help="SQLite file; state persists across restarts (default: in memory)")
     p.add_argument("--seed", help="seed file (YAML or JSON); default: the built-in demo seed")
     p.add_argument("--info-file", help="write base_url, tokens, ids ... here (JSON) once listening")
+    p.add_argument(
+        "--env-file",
+        metavar="FILE",
+        help="write 'export CERTCTRL_API_URL=... CERTCTRL_API_KEY=... CERTCTRL_CA_PATH=...' lines here once listening, for a shell to"
+        " source ('. FILE'); removed on exit",
+    )
     p.add_argument("--tls-cert")
     p.add_argument("--tls-key")
     p.add_argument("--tls-dir", help="create or reuse a local CA + server certificate here and serve HTTPS")
@@ -80,6 +87,30 @@ def stop_pebble(peb: Pebble, workdir: str) -> None:
     shutil.rmtree(workdir, ignore_errors=True)
 
 
+def env_lines(info: dict) -> str:
+    """The shell lines that point the collection at this instance: its URL, the seeded "full" API key (else the first
+    key that is not revoked) and, with TLS, its CA as an absolute path."""
+    keys = info.get("api_keys") or {}
+    key = keys.get("full") or next((k for k in keys.values() if not k.get("revoked")), None)
+    env = {"CERTCTRL_API_URL": info["base_url"]}
+    if key:
+        env["CERTCTRL_API_KEY"] = key["token"]
+    if info.get("ca_file"):
+        env["CERTCTRL_CA_PATH"] = os.path.abspath(info["ca_file"])
+    return "".join(f"export {name}={shlex.quote(value)}\n" for name, value in env.items())
+
+
+def write_env_file(path: str, info: dict) -> None:
+    """Written whole (a temporary file renamed), mode 0600: it holds an API key."""
+    directory = os.path.dirname(os.path.abspath(path))
+    os.makedirs(directory, exist_ok=True)
+    tmp = os.path.join(directory, f".{os.path.basename(path)}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(env_lines(info))
+    os.replace(tmp, path)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     peb = peb_dir = pebble_info = None
@@ -108,10 +139,25 @@ def main(argv: list[str] | None = None) -> int:
     if inst.info["acme_backend"]["kind"] == "acme":
         line += "; ACME issuance through {}".format(inst.info["acme_backend"]["directory"])
     line += "; {} profile".format(inst.info["profile"])
+    if args.env_file:
+        try:
+            write_env_file(args.env_file, inst.info)
+        except OSError as exc:
+            inst.stop()
+            if peb is not None:
+                stop_pebble(peb, peb_dir)
+            sys.stderr.write(f"certctrl-emulator: --env-file {args.env_file}: {exc}\n")
+            return 2
+        line += f"; its environment: . {shlex.quote(os.path.abspath(args.env_file))}"
     sys.stderr.write(line + "\n")
     sys.stderr.flush()
     while not stop.wait(0.5):
         pass
+    if args.env_file:
+        try:
+            os.unlink(args.env_file)
+        except OSError:
+            pass
     inst.stop()
     if peb is not None:
         stop_pebble(peb, peb_dir)
