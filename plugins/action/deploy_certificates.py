@@ -43,14 +43,15 @@ BUNDLE_ATTEMPTS = 3
 _OLD_BUNDLES = re.compile(r"^certctrl-bundles-[A-Za-z0-9_]{4,}$")
 _OLD_AGE = 3600.0
 
-# API options: task argument, then these variables (templated), then the environment, then the default.
-API_OPTIONS: dict[str, tuple[tuple[str, ...], str, t.Any]] = {
-    "api_url": (("certctrl_api_url",), "CERTCTRL_API_URL", DEFAULT_API_URL),
-    "api_key": (("certctrl_api_key",), "CERTCTRL_API_KEY", None),
-    "validate_certs": (("certctrl_validate_certs",), "CERTCTRL_VALIDATE_CERTS", True),
-    "ca_path": (("certctrl_ca_path",), "CERTCTRL_CA_PATH", None),
-    "timeout": (("certctrl_api_timeout", "certctrl_timeout"), "CERTCTRL_TIMEOUT", 30),
-    "retries": (("certctrl_api_retries", "certctrl_retries"), "CERTCTRL_RETRIES", 5),
+# API options: task argument, then this variable (templated), then the environment, then the default. The variables
+# are the lookup's and the inventory plugin's (doc fragment _api.plugins): one name per option for the whole collection.
+API_OPTIONS: dict[str, tuple[str, str, t.Any]] = {
+    "api_url": ("certctrl_api_url", "CERTCTRL_API_URL", DEFAULT_API_URL),
+    "api_key": ("certctrl_api_key", "CERTCTRL_API_KEY", None),
+    "validate_certs": ("certctrl_validate_certs", "CERTCTRL_VALIDATE_CERTS", True),
+    "ca_path": ("certctrl_ca_path", "CERTCTRL_CA_PATH", None),
+    "timeout": ("certctrl_timeout", "CERTCTRL_TIMEOUT", 30),
+    "retries": ("certctrl_retries", "CERTCTRL_RETRIES", 5),
 }
 
 ARGUMENT_SPEC: dict[str, dict[str, t.Any]] = {
@@ -93,13 +94,12 @@ class _Options:
         self._template = template
 
     def get_option(self, name: str) -> t.Any:
-        names, env, default = API_OPTIONS[name]
+        var, env, default = API_OPTIONS[name]
         if self._args.get(name) is not None:
             return self._args[name]
-        for var in names:
-            value = self._template(var)
-            if value not in (None, ""):
-                return value
+        value = self._template(var)
+        if value not in (None, ""):
+            return value
         return os.environ.get(env) or default
 
 
@@ -353,7 +353,9 @@ class ActionModule(ActionBase):
     def _earlier_pending(self, args: dict[str, t.Any], task_vars: dict[str, t.Any]) -> t.Any:
         if args.get("pending") is not None:
             return args["pending"]
-        return self._templar.template(task_vars["deploy__pending"]) if "deploy__pending" in task_vars else None
+        # Read through ansible_facts: the bare name of a returned fact is deprecated from ansible-core 2.20 on.
+        facts = task_vars.get("ansible_facts") or {}
+        return self._templar.template(facts["deploy__pending"]) if "deploy__pending" in facts else None
 
     def _report(self, work, applied, diffs, swept_controller, downloaded, tidied, args, task_vars) -> dict[str, t.Any]:
         done = {f["path"]: f for f in applied.get("files") or []}

@@ -3,8 +3,6 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-from __future__ import annotations
-
 DOCUMENTATION = r"""
 module: service_reload
 short_description: Test and reload the services that use new certificate files, roll back on failure, verify the endpoints
@@ -23,6 +21,10 @@ description:
     O(verify_timeout) seconds, because a server that was just reloaded may answer with the previous certificate at first.
   - Only then does it record, in each manifest of O(manifests), that no reload is pending. A failed check leaves the
     reload pending, so the next run of the C(cjj365.certctrl.deploy) role reloads and checks again.
+  - It is an action plugin, as M(ansible.builtin.copy) is. The module runs on the host, once. With O(verify=controller)
+    the action checks the endpoints from the controller, in its own process (no module run and no C(delegate_to)),
+    then runs the module a second time to record the check in the manifests. With O(result_fact) it returns
+    RV(deploy_result) as that fact. So the role's whole handler is one task.
   - This is the handler of the C(cjj365.certctrl.deploy) role, which gives it the services, backups, manifests and
     certificates of the files it replaced. Another role can use it to test and reload a service with O(services) alone;
     without O(restore) it never changes a file.
@@ -31,12 +33,23 @@ description:
     C(cjj365.certctrl.certctrl) action group.
 extends_documentation_fragment:
   - cjj365.certctrl._attributes
+  - ansible.builtin.action_common_attributes.flow
 attributes:
   check_mode:
     support: full
     details:
-      - In check mode nothing runs. RV(msg) names the services that would be tested and reloaded.
+      - In check mode nothing runs. RV(msg) names the services that would be tested and reloaded, and the endpoints
+        that would be checked.
   diff_mode:
+    support: none
+  action:
+    support: full
+    details:
+      - The module runs on the host. The action checks the endpoints from the controller (O(verify=controller)) and
+        returns the fact named by O(result_fact).
+  async:
+    support: none
+  bypass_host_loop:
     support: none
 options:
   services:
@@ -131,13 +144,18 @@ options:
     description:
       - Where the endpoints of O(certificates) are checked.
       - V(host) checks them from the managed host after the reload.
+      - V(controller) checks them from the controller after the reload, as
+        M(cjj365.certctrl.served_certificate_info) with O(cjj365.certctrl.served_certificate_info#module:require_match=true)
+        does. It polls each endpoint for up to O(verify_timeout) seconds. When they all serve their new certificate,
+        the module runs a second time, with O(verify=verified), to update the manifests. When one does not, the host
+        fails with served_certificate_info's message for each such endpoint; the services stay reloaded, the new files
+        stay in place, and the reload stays pending. In check mode, or with O(planned), nothing is checked.
       - V(skip) does not check them. The manifests are then not updated when a certificate has endpoints; the caller
-        checks them (for example with M(cjj365.certctrl.served_certificate_info) from the controller) and then runs
-        this module again with O(verify=verified).
+        checks them and then runs this module again with O(verify=verified).
       - V(verified) means the caller found that every endpoint serves its new certificate. They are reported as
         verified and the manifests are updated.
     type: str
-    choices: [host, skip, verified]
+    choices: [host, controller, skip, verified]
     default: host
   verify_timeout:
     description: Seconds to keep polling an endpoint until it serves the expected certificate.
@@ -153,6 +171,11 @@ options:
       - The C(cjj365.certctrl.deploy) role's result so far (C(certctrl_deploy_result)). RV(deploy_result) is this
         result with the reloaded services and checked endpoints added.
     type: dict
+  result_fact:
+    description:
+      - Return RV(deploy_result) as the host fact of this name (C(ansible_facts)), for example
+        V(certctrl_deploy_result). Only on success, and only with O(result).
+    type: str
 notes:
   - The services' own output is quoted in failure messages, its error stream first. Standard output is quoted only when
     the error stream is empty, and it is cut after 4000 characters.
@@ -308,10 +331,11 @@ def main() -> None:
             "restore": {"type": "list", "elements": "dict", "default": [], "options": {"path": {"type": "path", "required": True}, "backup": {"type": "path"}}},
             "manifests": {"type": "list", "elements": "path", "default": []},
             "certificates": {"type": "list", "elements": "dict", "default": [], "options": CERTIFICATE},
-            "verify": {"type": "str", "choices": list(VERIFY_CHOICES), "default": "host"},
+            "verify": {"type": "str", "choices": [*VERIFY_CHOICES, "controller"], "default": "host"},  # controller: the action's own
             "verify_timeout": {"type": "float", "default": 15},
             "planned": {"type": "bool", "default": False},
             "result": {"type": "dict"},
+            "result_fact": {"type": "str"},  # the action's own: it never reaches the module
         },
         supports_check_mode=True,
     )

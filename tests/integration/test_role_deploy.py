@@ -12,6 +12,7 @@ Work is counted from the emulator's request log, never from wall-clock time.
 from __future__ import annotations
 
 import base64
+import contextlib
 import grp
 import hashlib
 import itertools
@@ -19,6 +20,7 @@ import json
 import os
 import pwd
 import stat
+import subprocess
 import sys
 import typing as t
 from pathlib import Path
@@ -26,16 +28,21 @@ from pathlib import Path
 import pytest
 import requests
 import yaml
-from conftest import ansible_env, run_playbook
+from conftest import REPO, ansible_env, run_playbook
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.serialization import pkcs12
 
+from ansible_collections.cjj365.certctrl.plugins.module_utils._manifest import read_manifest
 from certctrl_emulator.testing import Emulator, UserClient
 
 BUNDLE_ROUTE = "GET /apiv1/me/devices/:id/certificates/:id/bundle"
 DEPLOY_TASK = "Deploy the device's certificates (fetch and validate the bundle only where the host is not current)"
 HANDLER_TASK = "Test and reload the services that use a changed certificate"
+RESULT_TASK = "Add the reloaded services and the checked endpoints to the result"
+# What a changed run prints for the handlers: one reload line, then the set_fact that completes certctrl_deploy_result.
+HANDLERS = [f"RUNNING HANDLER [cjj365.certctrl.deploy : {HANDLER_TASK}]", f"RUNNING HANDLER [cjj365.certctrl.deploy : {RESULT_TASK}]"]
+FIXTURE = REPO / "extensions" / "molecule" / "shared" / "certctrl_fixture.py"
 FOUR = ["certificate.pem", "chain.pem", "fullchain.pem", "private.key"]
 _n = itertools.count(1)
 
@@ -144,6 +151,37 @@ def marking_service(name: str, marks: Path, *, validate_rc: int = 0, reload_rc: 
         "validate": ["sh", "-c", f"echo validate {name} >> {marks}; echo 'test output of {name}' >&2; exit {validate_rc}"],
         "reload": ["sh", "-c", f"echo reload {name} >> {marks}; echo 'reload output of {name}' >&2; exit {reload_rc}"],
     }
+
+
+def handler_lines(run: t.Any) -> list[str]:
+    """The default callback's handler banners: one for each handler task that ran or was skipped."""
+    return [line.rstrip("* ") for line in run.stdout.splitlines() if line.startswith("RUNNING HANDLER [")]
+
+
+def fixture(*args: str) -> dict[str, t.Any]:
+    run = subprocess.run([sys.executable, str(FIXTURE), *args], capture_output=True, text=True, timeout=60, check=False)
+    assert run.returncode == 0, run.stderr
+    return json.loads(run.stdout)
+
+
+@contextlib.contextmanager
+def nginx_serving(tmp_path: Path, domain: str, host: str = "web") -> t.Iterator[dict[str, t.Any]]:
+    """A real nginx serving ``domain`` from the files the role deploys on ``host``: until then, a self-signed
+    "previous" certificate. Its ``service`` definition, the ``label`` of its endpoint, the ``previous`` serial."""
+    dest = tmp_path / "roots" / host / domain
+    previous = fixture("snakeoil", str(dest / "fullchain.pem"), str(dest / "private.key"), domain)["serial"]
+    where = tmp_path / "nginx"
+    port = fixture("nginx-start", str(where), f"--server={domain}:{dest / 'fullchain.pem'}:{dest / 'private.key'}")["port"]
+    base = ["nginx", "-p", str(where), "-c", str(where / "nginx.conf")]
+    try:
+        yield {
+            "service": {"name": "nginx", "validate": [*base, "-t"], "reload": [*base, "-s", "reload"]},
+            "label": f"127.0.0.1:{port}/{domain}",
+            "previous": previous,
+            "manifest": dest / ".certctrl-manifest.json",
+        }
+    finally:
+        fixture("nginx-stop", str(where))
 
 
 def test_every_file_kind_with_group_modes_then_idempotent(emu: Emulator, api: Api, tmp_path: Path) -> None:
@@ -299,6 +337,94 @@ def test_failed_reload_on_a_first_deployment_removes_the_new_files(emu: Emulator
     assert "the reload of app failed" in message and "rc 3" in message and "reload output of app" in message
     dest = tmp_path / "roots" / "web" / record["domain_name"]
     assert not [p.name for p in dest.iterdir() if not p.name.startswith(".")]  # the host is as it was: no certificate
+
+
+@pytest.mark.parametrize("verify_from", ["host", "controller"])
+def test_a_changed_run_prints_one_handler_line_and_the_result_names_the_reload_and_the_check(emu: Emulator, api: Api, tmp_path: Path, verify_from: str) -> None:
+    (device,) = emu.admin.create_devices(1)
+    record = api.certificate(device)
+    domain = record["domain_name"]
+    inv = inventory(tmp_path, {"web": {"certctrl_device_id": device}})
+    with nginx_serving(tmp_path, domain) as site:
+        label = site["label"]
+        extra = {
+            "certctrl_default_services": ["nginx"],
+            "certctrl_services": [site["service"]],
+            "certctrl_verify_endpoints": {domain: [label]},
+            "certctrl_verify_from": verify_from,
+        }
+        check = "then check from the controller that" if verify_from == "controller" else "then check that"
+
+        plan = deploy(emu, tmp_path, inv, extra_vars=extra, check=True)
+
+        assert plan.rc == 0, plan.stdout
+        assert handler_lines(plan) == HANDLERS, plan.stdout
+        assert plan.task(HANDLER_TASK, "web")["msg"] == f"check mode: would test and reload nginx, {check} {label} serves the new certificate"
+        planned = result_of(plan)
+        assert planned["check_mode"] and planned["services_reloaded"] == ["nginx"] and planned["verified_endpoints"] == []
+        assert fixture("probe", label)["serial"] == site["previous"]
+
+        run = deploy(emu, tmp_path, inv, extra_vars=extra)
+
+        assert run.rc == 0, run.stdout
+        assert handler_lines(run) == HANDLERS, run.stdout
+        checked = " (checked from the controller)" if verify_from == "controller" else ""
+        assert run.task(HANDLER_TASK, "web")["msg"] == f"tested and reloaded nginx; {label} serves the new certificate{checked}"
+        # The result fact has the reload and the check, at the top and on the certificate.
+        result = result_of(run)
+        assert result["changed"] and result["services_reloaded"] == ["nginx"] and result["verified_endpoints"] == [label]
+        (certificate,) = result["certificates"]
+        assert certificate["services_reloaded"] == ["nginx"] and certificate["verified_endpoints"] == [label]
+        assert fixture("probe", label)["serial"] == serial_of(record["cert"]) != site["previous"]
+        manifest = read_manifest(str(site["manifest"]))
+        assert manifest is not None and manifest["reload_pending"] is False
+
+        again = deploy(emu, tmp_path, inv, extra_vars=extra)
+
+        assert again.rc == 0 and again.changed == 0, again.stdout
+        assert handler_lines(again) == []
+
+
+def test_an_endpoint_that_the_controller_finds_serving_the_previous_certificate_fails_the_host_and_stays_pending(
+    emu: Emulator, api: Api, tmp_path: Path
+) -> None:
+    (device,) = emu.admin.create_devices(1)
+    record = api.certificate(device)
+    domain = record["domain_name"]
+    inv = inventory(tmp_path, {"web": {"certctrl_device_id": device}})
+    with nginx_serving(tmp_path, domain) as site:
+        label = site["label"]
+        lazy = {**site["service"], "reload": ["true"]}  # "reloads" without nginx reading the new files
+        extra = {
+            "certctrl_default_services": ["nginx"],
+            "certctrl_services": [lazy],
+            "certctrl_verify_endpoints": {domain: [label]},
+            "certctrl_verify_from": "controller",
+            "certctrl_verify_timeout": 1,
+        }
+
+        run = deploy(emu, tmp_path, inv, extra_vars=extra)
+
+        assert run.rc != 0
+        assert handler_lines(run) == HANDLERS[:1], run.stdout  # the host failed in the reload: nothing runs after it
+        failed = run.task(HANDLER_TASK, "web")
+        # served_certificate_info's message (require_match), for the endpoint that serves the previous certificate.
+        assert failed["msg"].startswith(f"{label} serves serial {site['previous']} ("), failed["msg"]
+        assert ", not the expected " in failed["msg"] and " attempts)" in failed["msg"]
+        assert failed["services_reloaded"] == ["nginx"] and failed["verified_endpoints"] == []
+        manifest = read_manifest(str(site["manifest"]))
+        assert manifest is not None and manifest["reload_pending"] is True
+        assert fixture("probe", label)["serial"] == site["previous"]
+
+        fixed = deploy(emu, tmp_path, inv, extra_vars={**extra, "certctrl_services": [site["service"]], "certctrl_verify_timeout": 15})
+
+        # The files are current, but the reload was pending: the next run reloads and checks again.
+        assert fixed.rc == 0, fixed.stdout
+        assert handler_lines(fixed) == HANDLERS, fixed.stdout
+        assert fixture("probe", label)["serial"] == serial_of(record["cert"])
+        assert result_of(fixed)["verified_endpoints"] == [label]
+        manifest = read_manifest(str(site["manifest"]))
+        assert manifest is not None and manifest["reload_pending"] is False
 
 
 def test_handler_topics_for_other_roles(emu: Emulator, api: Api, tmp_path: Path) -> None:

@@ -23,7 +23,7 @@ import pytest
 from conftest import ansible_env
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
-from test_role_deploy import FOUR, Api, deploy, downloads, inventory, marking_service, result_of, serial_of
+from test_role_deploy import FOUR, Api, deploy, downloads, handler_lines, inventory, marking_service, nginx_serving, result_of, serial_of
 
 from certctrl_emulator.testing import Emulator
 
@@ -98,6 +98,33 @@ def test_a_current_host_costs_one_module_run_and_one_request(emu: Emulator, api:
     assert runs(counter) == 1
     assert [r["path"] for r in requests_since(emu, start, device)] == [f"/apiv1/me/devices/{device}/certificates"]
     assert not result_of(again)["changed"] and downloads(emu, device) == 1
+
+
+@pytest.mark.parametrize(("verify_from", "handler_runs"), [("host", 1), ("controller", 2)])
+def test_the_reload_handler_is_one_module_task_with_one_module_run_or_two_when_the_controller_checks(
+    emu: Emulator, api: Api, tmp_path: Path, verify_from: str, handler_runs: int
+) -> None:
+    (device,) = emu.admin.create_devices(1)
+    record = api.certificate(device)
+    python, counter = counting_python(tmp_path)
+    inv = inventory(tmp_path, {"web": {"certctrl_device_id": device, "ansible_python_interpreter": str(python)}})
+    with nginx_serving(tmp_path, record["domain_name"]) as site:
+        extra = {
+            "certctrl_default_services": ["nginx"],
+            "certctrl_services": [site["service"]],
+            "certctrl_verify_endpoints": {record["domain_name"]: [site["label"]]},
+            "certctrl_verify_from": verify_from,
+        }
+
+        run = deploy(emu, tmp_path, inv, extra_vars=extra, env=ansible_env(emu, ANSIBLE_KEEP_REMOTE_FILES="1"))
+
+    assert run.rc == 0, run.stdout
+    # One reload task, then the set_fact that completes the result (no module).
+    assert len(handler_lines(run)) == 2 and result_of(run)["verified_endpoints"] == [site["label"]]
+    # The action's two (read the host, swap the files), then the handler's module on the host; when the controller
+    # checks, one more records the check. The check itself is a TLS handshake in the action: no module on the controller.
+    assert runs(counter) == 2 + handler_runs
+    assert not [p for p in (tmp_path / "remote-tmp" / "controller").rglob("*") if p.is_file()]
 
 
 def test_directory_and_file_drift_is_corrected_on_a_current_host(emu: Emulator, api: Api, tmp_path: Path) -> None:
