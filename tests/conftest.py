@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import typing as t
@@ -57,6 +58,12 @@ def fresh_emulator(tmp_path: Path) -> t.Iterator[Emulator]:
         yield emu
 
 
+def ansible_command(name: str) -> str:
+    """An ansible-* command of the running Python's environment; under ansible-test (no scripts beside its Python) PATH's."""
+    beside = Path(sys.executable).parent / name
+    return str(beside) if beside.exists() else (shutil.which(name) or str(beside))
+
+
 @dataclass
 class PlaybookRun:
     rc: int
@@ -66,7 +73,8 @@ class PlaybookRun:
 
     def task(self, name: str, host: str | None = None) -> dict[str, t.Any]:
         """The result of the last run of the task with this name (on ``host`` when given)."""
-        matches = [r for r in self.results if r["task"] == name and (host is None or r["host"] == host)]
+        # ansible-core 2.21 names a role's tasks "<role> : <name>" in results; earlier cores give the name alone.
+        matches = [r for r in self.results if r["task"] in (name, f"{r['task'].partition(' : ')[0]} : {name}") and (host is None or r["host"] == host)]
         if not matches:
             raise AssertionError(f"task {name!r} did not run; ran: {[r['task'] for r in self.results]}\n{self.stdout}\n{self.stderr}")
         return matches[-1]["result"] | {"_status": matches[-1]["status"]}
@@ -119,7 +127,7 @@ def run_playbook(
         path.write_text(playbook)
         playbook = path
     results_file = tmp_path / f"results-{os.getpid()}-{len(list(tmp_path.glob('results-*.json')))}.json"
-    cmd = [str(Path(sys.executable).parent / "ansible-playbook"), str(playbook)]
+    cmd = [ansible_command("ansible-playbook"), str(playbook)]
     cmd += ["-i", str(inventory) if inventory else "localhost,", "-c", "local"] if not inventory else ["-i", str(inventory)]
     if extra_vars:
         cmd += ["-e", json.dumps(extra_vars)]

@@ -88,7 +88,8 @@ notes:
     its hosts and only warns, unless C(any_unparsed_is_failed) is set in the C([inventory]) section of C(ansible.cfg)
     (E(ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED)); set it when a run must not continue with an empty fleet.
   - With O(cache=true), a cache hit sends no request at all. The cache is used only when it was written for the same server,
-    API key and filters, and serving from it does not extend its lifetime. C(--flush-cache) reads the API again.
+    API key and filters, and serving from it does not extend its lifetime. C(--flush-cache) reads the API again
+    (C(ansible-playbook --flush-cache) on every ansible-core; C(ansible-inventory) has the option from ansible-core 2.19 on).
   - The device record has no address; set C(ansible_host) with O(compose) when the devices are managed over SSH.
 seealso:
   - plugin: cjj365.certctrl.api
@@ -97,11 +98,18 @@ seealso:
 """
 
 EXAMPLES = r"""
----
+# One inventory source per file; ansible-core 2.16's sanity wants one YAML document here, so the two short files
+# are shown as comments around the long one.
+#
 # devices.certctrl.yml - every device; the API key comes from CERTCTRL_API_KEY
-plugin: cjj365.certctrl.devices
+#   plugin: cjj365.certctrl.devices
+#
+# by-id.certctrl.yml - host names that never collide, built from the device fields
+#   plugin: cjj365.certctrl.devices
+#   hostname: "{{ name }}-{{ id }}"
+#   hostvars_prefix: cc_
+#   group_prefix: cc_
 
----
 # active.certctrl.yml - active devices with their certificates, cached for an hour
 plugin: cjj365.certctrl.devices
 api_url: https://api.cjj365.cc
@@ -125,13 +133,6 @@ keyed_groups:
     prefix: cert
 groups:
   without_certificate: certctrl_certificates | length == 0
-
----
-# by-id.certctrl.yml - host names that never collide, built from the device fields
-plugin: cjj365.certctrl.devices
-hostname: "{{ name }}-{{ id }}"
-hostvars_prefix: cc_
-group_prefix: cc_
 """
 
 import fnmatch
@@ -275,7 +276,8 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             device = make_unsafe(raw, trust_plain=True)  # a copy: the cached structure is never modified
             hostname = self._hostname(device)
             if hostname in taken:
-                unique = f"{hostname}_{device.get('id')}"
+                # an f-string drops the unsafe mark of a template-like name, and 2.16-2.18 render inventory_hostname
+                unique = make_unsafe(f"{hostname}_{device.get('id')}")
                 self.display.warning(
                     f"cert-ctrl devices inventory: device {device.get('id')} has the host name {hostname!r} of device {taken[hostname]}; added as {unique!r}"
                 )

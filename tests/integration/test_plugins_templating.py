@@ -290,6 +290,13 @@ def test_inventory_options_from_templated_and_vaulted_values(emu: Emulator, worl
     assert all(emu.token("readonly") not in out for _rc, out, _data in results.values())
 
 
+def ansible_core() -> tuple[int, int]:
+    from ansible.release import __version__
+
+    major, minor = __version__.split(".")[:2]
+    return int(major), int(minor)
+
+
 def test_inventory_export_is_plain_json(emu: Emulator, tmp_path: Path) -> None:
     """``--list --export`` (AWX's inventory sync) loads as plain strings; only a template-like value stays marked unsafe."""
     (braces_id,) = emu.admin.create_devices(1, name_prefix="{{ lookup('env','HOME') }}", platform="Linux")
@@ -314,5 +321,11 @@ def test_inventory_export_is_plain_json(emu: Emulator, tmp_path: Path) -> None:
         for name, item in variables.items():
             assert not isinstance(item, dict), (host, name, item)
         assert isinstance(variables["certctrl_name"], str) and variables["certctrl_name"] == host
-    assert all(isinstance(host, str) for group in data.values() if isinstance(group, dict) for host in group.get("hosts", []))
+    listed = [host for group in data.values() if isinstance(group, dict) for host in group.get("hosts", [])]
+    # The one template-like host name stays marked unsafe: ansible-core 2.16-2.18 render inventory_hostname, and their
+    # --export writes such a name as {"__ansible_unsafe": ...} in the group lists. Every other name is a plain string.
+    marked = [host for host in listed if not isinstance(host, str)]
+    assert all(host == {"__ansible_unsafe": braces} for host in marked), marked
+    assert not marked or ansible_core() < (2, 19), marked
+    assert "web1" in listed
     assert hostvars["web1"]["certctrl_certificates"] == [] or all(isinstance(c["domain_name"], str) for c in hostvars["web1"]["certctrl_certificates"])

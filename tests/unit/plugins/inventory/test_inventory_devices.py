@@ -10,8 +10,11 @@ with the emulator's counters; nothing is timed.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
+import re
+import shutil
 import subprocess
 import sys
 import typing as t
@@ -20,7 +23,12 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import REPO, ansible_env
+from ansible.release import __version__ as CORE_VERSION
+
+try:
+    from conftest import REPO, ansible_env, run_playbook
+except ImportError:  # ansible-test units imports tests/conftest.py by its collection name
+    from ansible_collections.cjj365.certctrl.tests.conftest import REPO, ansible_env, run_playbook
 
 from certctrl_emulator.testing import Emulator, UserClient
 
@@ -29,8 +37,18 @@ DEVICES_ROUTE = "GET /apiv1/me/devices"
 DEVICE_CERTS_ROUTE = "GET /apiv1/me/devices/:id/certificates"
 GOLDEN = REPO / "tests" / "integration" / "golden" / "devices_inventory.json"
 BRACES = "{{ lookup('env','HOME') }}"
-BIN = Path(sys.executable).parent
+# ansible-core 2.19 templates to native types; older cores render a compose expression such as `x | length` to a string.
+NATIVE_TEMPLATING = tuple(int(part) for part in CORE_VERSION.split(".")[:2]) >= (2, 19)
 
+
+def ansible_bin() -> Path:
+    """Where the ansible-* commands are: beside this Python, else on PATH (ansible-test units puts its own there)."""
+    here = Path(sys.executable).parent
+    found = shutil.which("ansible-playbook")
+    return here if (here / "ansible-playbook").exists() or not found else Path(found).parent
+
+
+BIN = ansible_bin()
 
 # -- helpers ----------------------------------------------------------------------------------
 
@@ -62,7 +80,25 @@ class Listing:
 
     @property
     def output(self) -> str:
-        return self.stdout + self.stderr
+        return unwrapped(self.stdout + self.stderr)
+
+
+def unwrapped(text: str) -> str:
+    """Output with the line wrapping of ansible-core 2.16-2.18's warnings undone (textwrap at 80 columns: it drops the
+    space at a break, and also breaks after a hyphen inside a word such as cert-ctrl)."""
+    return re.sub(r"(?<=\w-)\n(?=\w)", "", text).replace("\n", " ")
+
+
+def rendered(value: t.Any) -> t.Any:
+    """What a compose expression evaluating to ``value`` sets on this core."""
+    return value if NATIVE_TEMPLATING else str(value)
+
+
+@functools.cache
+def inventory_cli_flushes() -> bool:
+    """ansible-inventory has --flush-cache from ansible-core 2.19 on (ansible-playbook always had it)."""
+    usage = subprocess.run([str(BIN / "ansible-inventory"), "--help"], capture_output=True, text=True, check=False).stdout
+    return "--flush-cache" in usage
 
 
 def plain(value: t.Any) -> t.Any:
@@ -108,6 +144,21 @@ def list_inventory(
     )
     raw = json.loads(result.read_text()) if result.exists() else {}
     return Listing(proc.returncode, proc.stdout, proc.stderr, raw)
+
+
+def flush_playbook(emu: Emulator, source: Path) -> None:
+    """``ansible-playbook --flush-cache`` on the inventory ``source`` (as written by list_inventory), with a no-op play."""
+    playbook = source.parent / "flush.yml"
+    playbook.write_text(yaml.safe_dump([{"hosts": "localhost", "gather_facts": False, "tasks": [{"ansible.builtin.meta": "noop"}]}]))
+    proc = subprocess.run(
+        [str(BIN / "ansible-playbook"), "-i", str(source), "-c", "local", "--flush-cache", str(playbook)],
+        env=ansible_env(emu),
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert proc.returncode == 0 and "Failed to parse" not in proc.stdout + proc.stderr, proc.stdout + proc.stderr
 
 
 class Rest(UserClient):
@@ -187,6 +238,20 @@ def test_only_template_like_values_are_marked_unsafe(emu: Emulator, world: dict[
     assert sorted(c["domain_name"] for c in web1["certctrl_certificates"]) == ["blog.example.com", "shop.example.com"]
 
 
+def test_template_like_host_names_are_never_rendered(fresh_emulator: Emulator, tmp_path: Path) -> None:
+    """A host name from server data stays a name when a play uses inventory_hostname, also once a clash renames it."""
+    home = tmp_path / "home-should-not-appear"
+    first, second = fresh_emulator.admin.create_devices(2, name_prefix="clash", platform=BRACES)
+    config = {"hostname": "{{ platform }}", "name_patterns": ["clash*"]}
+    listing = list_inventory(fresh_emulator, tmp_path, config)
+    assert listing.hosts() == sorted([BRACES, f"{BRACES}_{min(first, second)}"]), listing.output  # the older device is renamed
+    playbook = json.dumps([{"hosts": "all", "gather_facts": False, "tasks": [{"name": "name", "ansible.builtin.debug": {"msg": "{{ inventory_hostname }}"}}]}])
+    run = run_playbook(playbook + "\n", ansible_env(fresh_emulator, HOME=str(home)), tmp_path=tmp_path, inventory=tmp_path / "test.certctrl.yml")
+    assert run.rc == 0, run.stdout + run.stderr
+    assert sorted(r["result"]["msg"] for r in run.results) == listing.hosts()
+    assert str(home) not in run.stdout + run.stderr
+
+
 def test_compose_groups_and_keyed_groups(emu: Emulator, world: dict[str, t.Any], tmp_path: Path) -> None:
     config = {
         "include_certificates": True,
@@ -201,7 +266,7 @@ def test_compose_groups_and_keyed_groups(emu: Emulator, world: dict[str, t.Any],
     listing = list_inventory(emu, tmp_path, config)
     assert listing.rc == 0, listing.output
     assert listing.hostvars["web1"]["ansible_host"] == "web1.example.net"
-    assert listing.hostvars["web1"]["cert_count"] == 2 and listing.hostvars["web3"]["cert_count"] == 0
+    assert listing.hostvars["web1"]["cert_count"] == rendered(2) and listing.hostvars["web3"]["cert_count"] == rendered(0)
     assert listing.hosts("webservers") == ["web1", "web2", "web3"]
     assert listing.hosts("uncovered") == sorted(["web3", "old-box", "lost-laptop", f"{BRACES}{world['braces_id']}"])
     assert listing.hosts("cert_shop_example_com") == ["web1", "web2"]
@@ -269,7 +334,13 @@ def test_cache_hit_sends_no_request(emu: Emulator, tmp_path: Path) -> None:
     assert second.data == first.data
     assert cache_file.stat().st_mtime_ns == written  # serving from the cache does not extend its lifetime
 
-    flushed = list_inventory(emu, tmp_path, config, "--flush-cache")
+    if inventory_cli_flushes():
+        flushed = list_inventory(emu, tmp_path, config, "--flush-cache")
+    else:  # older ansible-inventory has no --flush-cache: flush through a playbook run, then list what it cached
+        flush_playbook(emu, tmp_path / "test.certctrl.yml")
+        assert emu.admin.counters()["total"] == 2 * miss
+        flushed = list_inventory(emu, tmp_path, config)
+        assert cache_file.stat().st_mtime_ns != written  # the flush rewrote the entry
     assert flushed.data == first.data
     assert emu.admin.counters()["total"] == 2 * miss
 
@@ -350,6 +421,25 @@ def test_no_secret_at_vvvv(emu: Emulator, tmp_path: Path) -> None:
     assert token not in listing.output and token[8:] not in listing.output
 
 
+def documented_examples(text: str) -> list[dict]:
+    """Every inventory file of EXAMPLES, in order: the live YAML document and the files shown as comments
+    (a `# name.certctrl.yml - ...` line, then the file's lines indented by `#   `)."""
+    files: list[tuple[int, str]] = []
+    lines = text.splitlines()
+    for number, line in enumerate(lines):
+        if re.match(r"^# \S+\.certctrl\.yml - ", line) and number + 1 < len(lines) and lines[number + 1].startswith("#   "):
+            body = []
+            for following in lines[number + 1 :]:
+                if not following.startswith("#   "):
+                    break
+                body.append(following[4:])
+            files.append((number, "\n".join(body)))
+    live = yaml.safe_load(text)
+    live_at = next(number for number, line in enumerate(lines) if line.startswith("plugin:"))
+    files.append((live_at, text))
+    return [yaml.safe_load(body) if body is not text else live for _at, body in sorted(files, key=lambda item: item[0])]
+
+
 def test_documentation_renders_and_examples_work(emu: Emulator, tmp_path: Path) -> None:
     env = ansible_env(emu)
     doc = subprocess.run([str(BIN / "ansible-doc"), "-t", "inventory", "--json", PLUGIN], env=env, capture_output=True, text=True, check=False)
@@ -361,7 +451,7 @@ def test_documentation_renders_and_examples_work(emu: Emulator, tmp_path: Path) 
     text = subprocess.run([str(BIN / "ansible-doc"), "-t", "inventory", PLUGIN], env=env, capture_output=True, text=True, check=False)
     assert text.returncode == 0 and "include_certificates" in text.stdout, text.stderr
 
-    examples = [doc for doc in yaml.safe_load_all(entry["examples"]) if doc]
+    examples = documented_examples(entry["examples"])
     assert len(examples) == 3
     listings = []
     for number, example in enumerate(examples):
@@ -373,7 +463,7 @@ def test_documentation_renders_and_examples_work(emu: Emulator, tmp_path: Path) 
         listing = list_inventory(emu, tmp_path, config, "-e", f"vault_certctrl_api_key={emu.token('full')}", name=f"example{number}.certctrl.yml")
         assert listing.rc == 0 and "Failed to parse" not in listing.output, listing.output
         listings.append(listing)
-    every, active, by_id = listings
+    every, by_id, active = listings
     assert len(every.hosts()) == 6
     assert active.hosts() == ["web1", "web2", "web3"]
     assert active.hostvars["web2"]["ansible_host"] == "web2.example.net"

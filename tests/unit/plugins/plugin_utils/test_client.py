@@ -20,7 +20,7 @@ from ansible_collections.cjj365.certctrl.plugins.module_utils._errors import (
     TransportError,
 )
 from ansible_collections.cjj365.certctrl.plugins.plugin_utils import _client as plugin_client
-from ansible_collections.cjj365.certctrl.plugins.plugin_utils._client import client_from_plugin, translate_errors
+from ansible_collections.cjj365.certctrl.plugins.plugin_utils._client import client_from_plugin, plain, translate_errors
 
 DEVICES = "/apiv1/me/devices"
 DEVICES_ROUTE = "GET /apiv1/me/devices"
@@ -171,15 +171,37 @@ def test_timeout_must_be_positive(emu, value):
         client_from_plugin(plugin_for(emu, timeout=value))
 
 
-def test_vault_values_are_decrypted_for_the_client(emu):
-    from ansible.parsing.vault import EncryptedString, VaultLib, VaultSecret, VaultSecretsContext
+def vaulted(plaintext: str) -> t.Any:
+    """``plaintext`` as the running core represents a ``!vault`` value, still encrypted."""
+    from ansible.parsing.vault import VaultLib, VaultSecret
 
     secret = VaultSecret(b"unit-password")
+    cipher = VaultLib([("default", secret)]).encrypt(plaintext).decode()
+    try:
+        from ansible.parsing.vault import EncryptedString, VaultSecretsContext  # ansible-core 2.19+
+    except ImportError:  # 2.16-2.18: the value carries its VaultLib
+        from ansible.parsing.yaml.objects import AnsibleVaultEncryptedUnicode
+
+        value = AnsibleVaultEncryptedUnicode(cipher)
+        value.vault = VaultLib([("default", secret)])
+        return value
     try:
         VaultSecretsContext.initialize(VaultSecretsContext(secrets=[("default", secret)]))
     except Exception:  # already initialized in this process
         VaultSecretsContext.current().secrets = [("default", secret)]
-    cipher = VaultLib([("default", secret)]).encrypt(emu.token("readonly")).decode()
-    client = client_from_plugin(plugin_for(emu, api_key=EncryptedString(ciphertext=cipher)))
+    return EncryptedString(ciphertext=cipher)
+
+
+def test_vault_values_are_decrypted_for_the_client(emu):
+    api_key = vaulted(emu.token("readonly"))
+    client = client_from_plugin(plugin_for(emu, api_key=api_key))
     assert client.get(DEVICES + "/1")["name"] == "web1"
     assert emu.admin.requests()[-1]["key"] == "readonly"
+
+
+def test_plain_decrypts_vaulted_values_only():
+    value = vaulted("vaulted text")
+    assert not isinstance(value, str)  # neither AnsibleVaultEncryptedUnicode nor EncryptedString is one
+    decrypted = plain(value)
+    assert isinstance(decrypted, str) and decrypted == "vaulted text"  # 2.20+ gives a tagged str subclass
+    assert plain("{{ not rendered }}") == "{{ not rendered }}" and plain(7) == 7 and plain(None) is None
