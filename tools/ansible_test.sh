@@ -1,10 +1,15 @@
 #!/usr/bin/env bash
-# ansible-test sanity on a real copy of the collection (ansible-test refuses symlinks and needs the
+# ansible-test on a real copy of the collection (ansible-test refuses symlinks and needs the
 # ansible_collections/<ns>/<name> layout), with the offline get-pip stand-in in its cache.
+#   tools/ansible_test.sh sanity --python 3.11
+#   tools/ansible_test.sh units --python 3.11 tests/unit/plugins/module_utils
+# ANSIBLE_TEST_VENV chooses the virtualenv whose ansible-test runs (default: the repository's .venv).
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
-venv="$repo/.venv"
-work="$repo/.cache/sanity"
+venv="${ANSIBLE_TEST_VENV:-$repo/.venv}"
+command=${1:?usage: tools/ansible_test.sh sanity|units [ansible-test options]}
+shift
+work="$repo/.cache/ansible-test-$command"
 dest="$work/ansible_collections/cjj365/certctrl"
 
 pip_version=$("$venv/bin/python" - <<'PY'
@@ -25,4 +30,4 @@ git ls-files -co --exclude-standard -z | while IFS= read -r -d '' f; do
 done | xargs -0 cp --parents -t "$dest"
 cd "$dest"
 git init -q . && git add -A >/dev/null
-PATH="$venv/bin:$PATH" ansible-test sanity --python 3.11 --venv --color no "$@"
+PATH="$venv/bin:$PATH" ansible-test "$command" --venv --color no "$@"

@@ -3,7 +3,7 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Offline stand-in for ansible-test's get-pip bootstrap script.
 
-ansible-test downloads get-pip.py from a host these machines cannot reach; tools/sanity.sh puts
+ansible-test downloads get-pip.py from a host these machines cannot reach; tools/ansible_test.sh puts
 this file in its cache instead. It bootstraps pip with ensurepip, then installs what was asked.
 """
 
