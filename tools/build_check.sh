@@ -9,7 +9,7 @@ rm -rf "$out" && mkdir -p "$out"
 "$bin/ansible-galaxy" collection build "$repo" --output-path "$out" --force >/dev/null
 tarball=$(ls "$out"/cjj365-certctrl-*.tar.gz)
 echo "built $(basename "$tarball") ($(du -k "$tarball" | cut -f1) KiB, $(tar -tzf "$tarball" | wc -l) entries)"
-if tar -tzf "$tarball" | grep -E '(^|/)(\.venv|\.cache|\.git|tools|tests/output|tests/emulator|tests/unit|tests/integration|extensions/molecule|__pycache__|\.pytest_cache)(/|$)|\.pyc$'; then
+if tar -tzf "$tarball" | grep -E '(^|/)(\.venv|\.nox|\.cache|\.git|tools|tests/output|tests/emulator|tests/unit|tests/integration|extensions/molecule|__pycache__|\.pytest_cache)(/|$)|\.pyc$'; then
   echo "error: the tarball holds test output, a venv or a cache (listed above)" >&2
   exit 1
 fi
