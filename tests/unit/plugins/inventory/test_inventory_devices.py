@@ -14,9 +14,7 @@ import functools
 import json
 import os
 import re
-import shutil
 import subprocess
-import sys
 import typing as t
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,9 +24,9 @@ import yaml
 from ansible.release import __version__ as CORE_VERSION
 
 try:
-    from conftest import REPO, ansible_env, run_playbook
+    from conftest import REPO, ansible_command, ansible_env, run_playbook
 except ImportError:  # ansible-test units imports tests/conftest.py by its collection name
-    from ansible_collections.cjj365.certctrl.tests.conftest import REPO, ansible_env, run_playbook
+    from ansible_collections.cjj365.certctrl.tests.conftest import REPO, ansible_command, ansible_env, run_playbook
 
 from certctrl_emulator.testing import Emulator, UserClient
 
@@ -41,14 +39,7 @@ BRACES = "{{ lookup('env','HOME') }}"
 NATIVE_TEMPLATING = tuple(int(part) for part in CORE_VERSION.split(".")[:2]) >= (2, 19)
 
 
-def ansible_bin() -> Path:
-    """Where the ansible-* commands are: beside this Python, else on PATH (ansible-test units puts its own there)."""
-    here = Path(sys.executable).parent
-    found = shutil.which("ansible-playbook")
-    return here if (here / "ansible-playbook").exists() or not found else Path(found).parent
-
-
-BIN = ansible_bin()
+BIN = Path(ansible_command("ansible-playbook")).parent  # beside this Python, or on PATH under ansible-test units
 
 # -- helpers ----------------------------------------------------------------------------------
 

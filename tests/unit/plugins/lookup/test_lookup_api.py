@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
-import sys
 import typing as t
 from pathlib import Path
 
@@ -23,9 +21,9 @@ import yaml
 from ansible.release import __version__ as CORE_VERSION
 
 try:
-    from conftest import PlaybookRun, ansible_env, run_playbook
+    from conftest import PlaybookRun, ansible_command, ansible_env, run_playbook
 except ImportError:  # ansible-test units imports tests/conftest.py by its collection name
-    from ansible_collections.cjj365.certctrl.tests.conftest import PlaybookRun, ansible_env, run_playbook
+    from ansible_collections.cjj365.certctrl.tests.conftest import PlaybookRun, ansible_command, ansible_env, run_playbook
 
 from ansible_collections.cjj365.certctrl.plugins.module_utils._paths import InvalidPathError, item_matches, resolve
 from certctrl_emulator.testing import Emulator, UserClient
@@ -38,14 +36,7 @@ WEB1_PUBLIC_ID = "6f1c2a3b-0001-4c5d-8e9f-a1b2c3d4e5f1"
 NATIVE_TEMPLATING = tuple(int(part) for part in CORE_VERSION.split(".")[:2]) >= (2, 19)
 
 
-def ansible_bin() -> Path:
-    """Where the ansible-* commands are: beside this Python, else on PATH (ansible-test units puts its own there)."""
-    here = Path(sys.executable).parent
-    found = shutil.which("ansible-playbook")
-    return here if (here / "ansible-playbook").exists() or not found else Path(found).parent
-
-
-BIN = ansible_bin()
+BIN = Path(ansible_command("ansible-playbook")).parent  # beside this Python, or on PATH under ansible-test units
 
 # -- helpers ----------------------------------------------------------------------------------
 
