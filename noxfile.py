@@ -47,7 +47,7 @@ INTEGRATION_ENDS = ["tests/integration/test_role_deploy.py", "tests/integration/
 PYLINT_CORES = ("2.16",)
 # The sessions `make test` runs (tag "ci"): the oldest and the newest core. The others are defined and run by hand
 # (`nox -t matrix`, about an hour on two cores); they join CI once each has passed here.
-CI_SESSIONS = {"units-2.16", "integration-2.16", "sanity-2.16", "units-2.21", "integration-2.21"}
+CI_SESSIONS = {"units-2.16", "integration-2.16", "sanity-2.16", "molecule-2.16", "units-2.21", "integration-2.21", "molecule-2.21"}
 # molecule's scenarios on the oldest and newest cores: the first deployment and the rollback (all on the main line).
 MOLECULE_SCENARIOS = ("default", "rollback")
 # The emulator's answer shape per core: both profiles run across the matrix (the main line runs both itself).
