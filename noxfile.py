@@ -154,7 +154,7 @@ def sanity(core: str, python: str):
 
 def molecule(core: str):
     def session(session: nox.Session) -> None:
-        install(session, core, "molecule")
+        install(session, core, "molecule==26.10.0", "ansible-compat==26.10.0")  # as tested here
         bin_dir = Path(session.bin)
         scenarios = session.posargs or MOLECULE_SCENARIOS
         session.run("bash", "extensions/molecule/run-all.sh", *scenarios, external=True, env={**env(core), "VENV_BIN": str(bin_dir)})
