@@ -18,7 +18,7 @@ from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
 
 from ansible_collections.cjj365.certctrl.plugins.module_utils._served_certificate import EndpointError, mismatch_message, served_certificate
-from ansible_collections.cjj365.certctrl.plugins.module_utils._service_reload import merge_result
+from ansible_collections.cjj365.certctrl.plugins.module_utils._service_reload import join_names, merge_result
 
 display = Display()
 
@@ -36,12 +36,8 @@ class ReloadError(Exception):
     """Fails the host with this message."""
 
 
-def names(items: list[str]) -> str:
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
-
-
 def _serve(labels: list[str]) -> str:
-    return f"{names(labels)} serve{'s' if len(labels) == 1 else ''} the new certificate"
+    return f"{join_names(labels)} serve{'s' if len(labels) == 1 else ''} the new certificate"
 
 
 def endpoint_labels(certificates: list[dict[str, t.Any]]) -> list[str]:
@@ -84,23 +80,27 @@ def planned(first: dict[str, t.Any]) -> dict[str, t.Any]:
     return {**first, "msg": f"{first['msg']}, then check from the controller that {_serve(labels)}"}
 
 
+def without_result(first: dict[str, t.Any]) -> dict[str, t.Any]:
+    """The first run's answer for a failure: no deploy_result, so the role's result keeps what it had."""
+    return {k: v for k, v in first.items() if k != "deploy_result"}
+
+
 def not_served(first: dict[str, t.Any], verified: list[str], wrong: list[str]) -> dict[str, t.Any]:
     """The failure when an endpoint does not serve the new certificate: the services stay reloaded, the reload pending."""
-    failed = {k: v for k, v in first.items() if k != "deploy_result"}
-    return {**failed, "failed": True, "msg": "; ".join(wrong), "verified_endpoints": verified}
+    return {**without_result(first), "failed": True, "msg": "; ".join(wrong), "verified_endpoints": verified}
 
 
 def recorded(first: dict[str, t.Any], second: dict[str, t.Any]) -> dict[str, t.Any]:
     """One result for the reload (first run) and the record of the controller's check (second run). The result fact is
     the first run's with the checked endpoints added here: the record reloads nothing, so merged on the host it would
     empty each certificate's ``services_reloaded``."""
+    changed = bool(first.get("changed") or second.get("changed"))
     if second.get("failed"):
-        failed = {k: v for k, v in first.items() if k != "deploy_result"}
-        return {**failed, **second, "changed": bool(first.get("changed") or second.get("changed"))}
+        return {**without_result(first), **second, "changed": changed}
     labels = second.get("verified_endpoints") or []
     result = {
         **first,
-        "changed": bool(first.get("changed") or second.get("changed")),
+        "changed": changed,
         "msg": f"{first['msg']}; {_serve(labels)} (checked from the controller)" if labels else first["msg"],
         "verified_endpoints": labels,
         "manifests_marked": [*(first.get("manifests_marked") or []), *(second.get("manifests_marked") or [])],

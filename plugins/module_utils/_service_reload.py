@@ -252,7 +252,7 @@ def _output(stdout: str, stderr: str) -> str:
     return text if len(text) <= OUTPUT_LIMIT else text[:OUTPUT_LIMIT] + " [...]"
 
 
-def _names(names: t.Iterable[str]) -> str:
+def join_names(names: t.Iterable[str]) -> str:
     names = list(names)
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
@@ -343,16 +343,16 @@ class ServiceReload:
         verified = self._verify_new()
         marked = self._mark()
         labels = [label for c in self.certificates for label in verified.get(c, [])]
-        done = f"tested and reloaded {_names(names)}" if names else "no service to reload"
+        done = f"tested and reloaded {join_names(names)}" if names else "no service to reload"
         if labels:
-            done += f"; {_names(labels)} serve{'s' if len(labels) == 1 else ''} the new certificate"
+            done += f"; {join_names(labels)} serve{'s' if len(labels) == 1 else ''} the new certificate"
         return self._result(planned=False, reloaded=names, verified=verified, marked=marked, msg=done)
 
     def _plan_message(self, names: t.List[str]) -> str:
-        parts = [f"check mode: would test and reload {_names(names)}" if names else "check mode: no service to reload"]
+        parts = [f"check mode: would test and reload {join_names(names)}" if names else "check mode: no service to reload"]
         endpoints = [e.label for c in self.certificates for e in c.endpoints]
         if endpoints and self.verify == "host":
-            parts.append(f"then check that {_names(endpoints)} serve{'s' if len(endpoints) == 1 else ''} the new certificate")
+            parts.append(f"then check that {join_names(endpoints)} serve{'s' if len(endpoints) == 1 else ''} the new certificate")
         return ", ".join(parts)
 
     def _result(
@@ -400,7 +400,7 @@ class ServiceReload:
                     wrong.append(f"{endpoint.label} could not be checked: {served.error}")
         if wrong:
             names = [s.name for s in self.services]
-            what = f"{_names(names)} {'was' if len(names) == 1 else 'were'} reloaded" if names else "no service was reloaded"
+            what = f"{join_names(names)} {'was' if len(names) == 1 else 'were'} reloaded" if names else "no service was reloaded"
             raise ReloadFailed(
                 f"certctrl: {'; '.join(wrong)} -- {what} and the new files stay in place; the reload stays pending, so the next run reloads and checks again",
                 changed=self.changed,
@@ -487,11 +487,11 @@ class ServiceReload:
         """What the services run when nothing was restored (or could be): from the first round alone."""
         if failures[0].step == TEST:
             return ["no service was reloaded, so each runs what it loaded before"]
-        parts = [f"{_names(reloaded)} reloaded with the new files"] if reloaded else []
+        parts = [f"{join_names(reloaded)} reloaded with the new files"] if reloaded else []
         parts.append(f"{failures[0].service} may be down or still running what it loaded before")
         rest = [s.name for s in self.services if s.name not in reloaded and s.name != failures[0].service]
         if rest:
-            parts.append(f"{_names(rest)} {'was' if len(rest) == 1 else 'were'} not reloaded")
+            parts.append(f"{join_names(rest)} {'was' if len(rest) == 1 else 'were'} not reloaded")
         return parts
 
     def _second_round(self, failures: t.List[Ran], reloaded: t.List[str]) -> t.List[t.Tuple[str, t.Optional[str]]]:
