@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from . import bundle as bundle_mod
+from . import keywrap
 from . import validate as v
 from .common import cert_lister, cert_single, device_out, listing, owned, visible
 from .errors import INVALID_ENTITY, ApiError, bad, conflict, forbidden, missing, not_found
 from .request import Req
 from .responses import Resp, json_resp, no_content, ok
+from .shape import key_der_b64
 from .store import Row
 
 STATUSES = ("ACTIVE", "REVOKED", "LOST")
 WRAP_PENDING = "wrap_pending"
+BUNDLE_FORMATS = ("zip", "json")
 
 
 def list_devices(req: Req) -> Resp:
@@ -60,29 +65,91 @@ def device_certificate(req: Req) -> Resp:
     return ok(cert_single(req, cert))
 
 
+def _wrap_pending(cert_id: int, device_id: int, why: str = "") -> ApiError:
+    """409 with the literal WRAP_PENDING the agent's retry looks for in the body (agent-facts §1.2.5, §8 item 7)."""
+    return ApiError(
+        409,
+        409,  # production uses the HTTP status as the code for some errors (production-shape.md row 15)
+        f"WRAP_PENDING: the device key wrap of certificate {cert_id} for device {device_id} is not ready yet{why}; retry later",
+    )
+
+
+def _json_bundle(data: dict[str, Any]) -> Resp:
+    return json_resp(200, {"data": data}, {"Cache-Control": "no-store"})
+
+
+def _bundle_format(req: Req) -> str:
+    """``?format=``: ``zip`` (the default, the contract's zip) or ``json`` (the plaintext JSON of MASTER_ONLY)."""
+    fmt = (req.query.get("format") or ["zip"])[-1]
+    if fmt not in BUNDLE_FORMATS:
+        raise bad("query parameter 'format': '{}' is not one of {}".format(fmt, ", ".join(BUNDLE_FORMATS)))
+    return fmt
+
+
 def device_bundle(req: Req) -> Resp:
     device, cert = _assigned_cert(req)
+    fmt = _bundle_format(req)
     if device["status"] != "ACTIVE":
         raise forbidden("device {} is {}; bundles are served to ACTIVE devices only".format(device["id"], device["status"]))
-    if not cert["cert"] or not cert["key_pem"]:
+    if not cert["cert"] or not (cert["key_pem"] or cert["enc_privkey"]):
         raise conflict(INVALID_ENTITY, "certificate {} has never been issued".format(cert["id"]))
-    faults = req.app.faults
-    if faults.match_bundle(cert["id"], only=WRAP_PENDING):
-        raise ApiError(
-            409,
-            409,  # production uses the HTTP status as the code for some errors (production-shape.md row 15)
-            "WRAP_PENDING: the device key wrap of certificate {} for device {} is not ready yet; retry later".format(cert["id"], device["id"]),
-        )
+    if req.app.faults.match_bundle(cert["id"], only=WRAP_PENDING):
+        raise _wrap_pending(cert["id"], device["id"])
     if cert["key_dist_policy"] == "DEVICE_REQUIRED":
-        raise forbidden("certificate {} has policy DEVICE_REQUIRED: the server cannot export its private key".format(cert["id"]))
+        return _aead_bundle(req, device, cert)
+    if fmt == "json":
+        return _plaintext_bundle(cert)
+    return _zip_bundle(req, cert)
+
+
+def _aead_bundle(req: Req, device: Row, cert: Row) -> Resp:
+    """DEVICE_REQUIRED: the AEAD JSON (production-shape.md row 13), whatever ``format`` asks for: no zip can exist."""
+    if not cert["enc_privkey"]:
+        raise forbidden(
+            "certificate {} has policy DEVICE_REQUIRED: the server cannot export its private key, and holds no "
+            "device-encrypted key for it (issued under another policy): issue it again".format(cert["id"])
+        )
+    wrap = req.app.store.wrap_of(cert["id"], device["id"])
+    if keywrap.is_pending(wrap):  # the 48-zero-byte sentinel (agent-facts §1.2.5: "Device wrap pending")
+        raise _wrap_pending(cert["id"], device["id"], " (Device wrap pending: the device has not enrolled a key, dev_pk)")
+    return _json_bundle(keywrap.aead_bundle(cert, wrap))
+
+
+def _plaintext_bundle(cert: Row) -> Resp:
+    """``?format=json``: the plaintext variant, served for MASTER_ONLY with server_decrypt_export (agent-facts §1.2.5, §2.1)."""
+    if cert["key_dist_policy"] != "MASTER_ONLY":
+        raise bad(
+            f"query parameter 'format': json is served for MASTER_ONLY and DEVICE_REQUIRED certificates; certificate "
+            f"{cert['id']} has policy {cert['key_dist_policy']}: use the zip"
+        )
+    if not cert["server_decrypt_export"]:
+        raise forbidden(f"EXPORT_FORBIDDEN: Server-decrypted export disabled by policy (certificate {cert['id']}, server_decrypt_export 0)")
+    key_pem = _server_key(cert)
+    return _json_bundle({"enc_scheme": "plaintext", "private_key_der_b64": key_der_b64(key_pem), "certificate_pem": cert["cert"]})
+
+
+def _server_key(cert: Row) -> str:
+    """The private key PEM the server may export; 409 when it holds the key only encrypted for devices."""
+    if not cert["key_pem"]:
+        raise conflict(
+            INVALID_ENTITY,
+            f"certificate {cert['id']} (policy {cert['key_dist_policy']}) holds its private key only encrypted for devices "
+            "(issued under DEVICE_REQUIRED): issue it again",
+        )
+    return cert["key_pem"]
+
+
+def _zip_bundle(req: Req, cert: Row) -> Resp:
     if req.app.shape.knob("export_forbidden") and not cert["server_decrypt_export"]:
         raise forbidden(
-            "EXPORT_FORBIDDEN: certificate {} (policy {}) has server_decrypt_export disabled; the server does not export "
-            "its private key".format(cert["id"], cert["key_dist_policy"])
+            "EXPORT_FORBIDDEN: certificate {} (policy {}) has server_decrypt_export disabled; the server does not export its private key".format(
+                cert["id"], cert["key_dist_policy"]
+            )
         )
+    _server_key(cert)
     account = req.app.store.account(cert["acct_id"])
     issuer = req.app.issuers.for_account(account) if account else req.app.issuers.acme_issuer()
-    fault = faults.match_bundle(cert["id"], skip=WRAP_PENDING)
+    fault = req.app.faults.match_bundle(cert["id"], skip=WRAP_PENDING)
     body, stream, length, pw = bundle_mod.build(cert, issuer, fault, req.app.config.workdir, req.app.shape.serial(cert))
     headers = {
         "Content-Disposition": 'attachment; filename="cert-{}.zip"'.format(cert["id"]),
@@ -127,7 +194,11 @@ def assign(req: Req) -> Resp:
     req.need("devices", device["id"], "write")
     req.need("certificates", cid, "read")
     owned(req, "certificates", cid, "certificate")
-    exists = req.app.store.assign(device["id"], cid)
+    with req.app.store.lock:
+        exists = req.app.store.assign(device["id"], cid)
+        # an encrypted key is sealed for the device at once, as production does for a key it holds under its
+        # master key (agent-facts §1.4 "Assignment side effects"); a device without dev_pk gets the pending wrap
+        keywrap.ensure_wrap(req.app.store, cid, device["id"])
     answer = req.app.shape.knob("assign_answer")
     message = "already assigned" if exists else "assigned"
     if answer == "204":

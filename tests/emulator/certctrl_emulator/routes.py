@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any, Callable, Optional
 
-from . import accounts, admin, certificates, devices
+from . import accounts, admin, certificates, devices, enrollment
 from .request import Req
 from .responses import Resp, ok
 from .shape import Shape
@@ -43,6 +43,7 @@ API_ROUTES = [
     ("GET", ME + "/certificates/:cert_id/issue-result", certificates.get_certificate, True),
     ("GET", ME + "/certificates/:cert_id/export", certificates.export_certificate, True),
     ("GET", ME + "/devices", devices.list_devices, True),
+    ("POST", ME + "/devices", enrollment.register_device, True),
     ("GET", ME + "/devices/by-public-id/:public_id", devices.device_by_public_id, True),
     ("GET", ME + "/devices/:device_id", devices.get_device, True),
     ("GET", ME + "/devices/:device_id/certificates", devices.device_certificates, True),

@@ -9,6 +9,7 @@ from typing import Any, Union
 
 import yaml
 
+from . import keywrap
 from . import scopes as scopes_mod
 from .store import Store, now_ms
 
@@ -26,6 +27,24 @@ def read_seed(seed: Seed = None) -> dict[str, Any]:
     if str(seed).endswith(".json"):
         return json.loads(text)
     return yaml.safe_load(text) or {}
+
+
+def _device(d: dict[str, Any], now: int) -> dict[str, Any]:
+    row = {
+        "user_id": int(d.get("user_id", 1)),
+        "device_public_id": d.get("device_public_id") or str(uuid.uuid4()),
+        "name": d["name"],
+        "status": d.get("status", "ACTIVE"),
+        "platform": d.get("platform", "Linux"),
+        "model": d.get("model", ""),
+        "created_at": int(d.get("created_at", now)),
+        "last_seen_at": int(d.get("last_seen_at", 0)),
+    }
+    if d.get("dev_pk"):  # an enrolled device (standard base64 of its X25519 public key)
+        row.update(dev_pk=d["dev_pk"], device_keyfp=keywrap.keyfp_b64(keywrap.decode_dev_pk(d["dev_pk"])))
+    if "id" in d:
+        row["id"] = int(d["id"])
+    return row
 
 
 def load_seed(store: Store, seed: Seed = None) -> bool:
@@ -50,19 +69,7 @@ def load_seed(store: Store, seed: Seed = None) -> bool:
                 },
             )
         for d in data.get("devices") or []:
-            row = {
-                "user_id": int(d.get("user_id", 1)),
-                "device_public_id": d.get("device_public_id") or str(uuid.uuid4()),
-                "name": d["name"],
-                "status": d.get("status", "ACTIVE"),
-                "platform": d.get("platform", "Linux"),
-                "model": d.get("model", ""),
-                "created_at": int(d.get("created_at", now)),
-                "last_seen_at": int(d.get("last_seen_at", 0)),
-            }
-            if "id" in d:
-                row["id"] = int(d["id"])
-            store.insert("devices", row)
+            store.insert("devices", _device(d, now))
         for c in data.get("cas") or []:
             row = {"user_id": int(c.get("user_id", 1)), "name": c["name"], "created_at": now}
             if "id" in c:

@@ -245,7 +245,9 @@ class Shape:
         if marker is not None:
             return marker
         if self.rules["der_is_key"]:
-            return key_der_b64(row["key_pem"])
+            # the legacy plaintext key "will be unset when enc_scheme > 0" (dicmeta.proto); a DEVICE_REQUIRED record
+            # that still holds a PEM (issued under another policy) never serves it either
+            return "" if row["key_dist_policy"] == "DEVICE_REQUIRED" else key_der_b64(row["key_pem"])
         return row["der"]
 
     def account(self, row: Row) -> dict[str, Any]:

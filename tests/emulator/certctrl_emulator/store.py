@@ -4,7 +4,9 @@ Every statement of the emulator is here: handlers, the worker and the ACME backe
 
 from __future__ import annotations
 
+import base64
 import json
+import os
 import sqlite3
 import threading
 import time
@@ -50,7 +52,23 @@ CREATE TABLE IF NOT EXISTS acme_registrations (
 CREATE TABLE IF NOT EXISTS assignments (
   device_id INTEGER NOT NULL, certificate_id INTEGER NOT NULL, created_at INTEGER NOT NULL,
   PRIMARY KEY (device_id, certificate_id));
+CREATE TABLE IF NOT EXISTS cert_record_devices (
+  certificate_id INTEGER NOT NULL, device_id INTEGER NOT NULL, wrap_alg TEXT NOT NULL, device_keyfp TEXT NOT NULL,
+  enc_data_key TEXT NOT NULL, updated_at INTEGER NOT NULL, PRIMARY KEY (certificate_id, device_id));
 """
+# Columns added after the first release, so that a --db file of an older emulator gains them at start: the device
+# key and the agent's registration fields; the encrypted key of DEVICE_REQUIRED certificates (keywrap.py).
+_TEXT = "TEXT NOT NULL DEFAULT ''"
+ADDED_COLUMNS = {
+    "devices": {"dev_pk": _TEXT, "device_keyfp": _TEXT, "app_version": _TEXT, "ip": _TEXT, "user_agent": _TEXT},
+    "certificates": {
+        "enc_scheme": "INTEGER NOT NULL DEFAULT 0",
+        "enc_privkey": _TEXT,
+        "privkey_nonce": _TEXT,
+        "privkey_tag": _TEXT,
+        "master_wrapped_key": _TEXT,
+    },
+}
 
 
 def now_ms() -> int:
@@ -72,6 +90,14 @@ class Store:
                 self.db.execute("PRAGMA journal_mode=WAL")
                 self.db.execute("PRAGMA synchronous=NORMAL")
             self.db.executescript(SCHEMA)
+            self._add_columns()
+
+    def _add_columns(self) -> None:
+        for table, columns in ADDED_COLUMNS.items():
+            have = {r["name"] for r in self.db.execute(f"PRAGMA table_info({table})")}
+            for name, decl in columns.items():
+                if name not in have:
+                    self.db.execute(f"ALTER TABLE {table} ADD COLUMN {name} {decl}")
 
     def close(self) -> None:
         with self.lock:
@@ -136,6 +162,15 @@ class Store:
 
     def meta_set(self, key: str, value: Any) -> None:
         self.run("INSERT OR REPLACE INTO meta (k, v) VALUES (?, ?)", (key, json.dumps(value)))
+
+    def secret(self, name: str, size: int) -> bytes:
+        """A random secret of ``size`` bytes made on first use and kept (a --db file keeps it across restarts)."""
+        with self.lock:
+            value = self.meta_get(name)
+            if value is None:
+                value = base64.b64encode(os.urandom(size)).decode()
+                self.meta_set(name, value)
+            return base64.b64decode(value)
 
     # -- users, API keys, CAs ---------------------------------------------
     def users(self) -> list[Row]:
@@ -225,12 +260,31 @@ class Store:
             return False
 
     def unassign(self, device_id: int, cert_id: int) -> bool:
-        """Remove the assignment; False when there was none."""
+        """Remove the assignment (and the device's wrap of the key); False when there was none."""
         with self.lock:
             if not self.assigned(device_id, cert_id):
                 return False
             self.run("DELETE FROM assignments WHERE device_id = ? AND certificate_id = ?", (device_id, cert_id))
+            self.run("DELETE FROM cert_record_devices WHERE device_id = ? AND certificate_id = ?", (device_id, cert_id))
             return True
+
+    # -- device wraps of encrypted keys (keywrap.py) ---------------------------
+    def wrap_of(self, cert_id: int, device_id: int) -> Row | None:
+        return self.one("SELECT * FROM cert_record_devices WHERE certificate_id = ? AND device_id = ?", (cert_id, device_id))
+
+    def set_wrap(self, cert_id: int, device_id: int, wrap_alg: str, keyfp: str, enc_data_key: str) -> None:
+        self.run(
+            "INSERT OR REPLACE INTO cert_record_devices (certificate_id, device_id, wrap_alg, device_keyfp, enc_data_key, updated_at) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (cert_id, device_id, wrap_alg, keyfp, enc_data_key, now_ms()),
+        )
+
+    def set_wraps(self, cert_id: int, wraps: Sequence[tuple[int, str, str, str]]) -> None:
+        """Replace every wrap of the certificate by ``wraps``: (device_id, wrap_alg, keyfp, enc_data_key) each."""
+        with self.lock:
+            self.run("DELETE FROM cert_record_devices WHERE certificate_id = ?", (cert_id,))
+            for device_id, wrap_alg, keyfp, enc_data_key in wraps:
+                self.set_wrap(cert_id, device_id, wrap_alg, keyfp, enc_data_key)
 
     # -- issue history -------------------------------------------------------
     def issues_of(self, cert_id: int) -> list[Row]:

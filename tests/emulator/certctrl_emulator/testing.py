@@ -7,6 +7,7 @@ with Emulator() as emu:
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import shutil
@@ -40,7 +41,8 @@ class _JsonClient:
         self.timeout = timeout
         self._ctx = ssl.create_default_context(cafile=ca_file) if base_url.startswith("https") else None
 
-    def _request(self, method: str, path: str, body: Any = None, label: str = "request") -> Any:
+    def _send(self, method: str, path: str, body: Any = None, label: str = "request") -> tuple[str, bytes]:
+        """(Content-Type, body) of a 2xx answer; RuntimeError naming the status and the error's ``what`` otherwise."""
         data = None if body is None else json.dumps(body).encode()
         req = urllib.request.Request(self.base_url + path, data=data, method=method)
         req.add_header("Authorization", "Bearer " + self.token)
@@ -48,7 +50,7 @@ class _JsonClient:
             req.add_header("Content-Type", "application/json")
         try:
             with urllib.request.urlopen(req, timeout=self.timeout, context=self._ctx) as resp:
-                raw = resp.read()
+                return resp.headers.get("Content-Type") or "", resp.read()
         except urllib.error.HTTPError as exc:
             raw = exc.read()
             try:
@@ -56,6 +58,9 @@ class _JsonClient:
             except (ValueError, KeyError, TypeError):
                 what = raw[:200]
             raise RuntimeError(f"{label} {method} {path} -> {exc.code}: {what}") from None
+
+    def _request(self, method: str, path: str, body: Any = None, label: str = "request") -> Any:
+        _ctype, raw = self._send(method, path, body, label)
         if not raw:
             return None
         body = json.loads(raw)
@@ -69,6 +74,19 @@ class UserClient(_JsonClient):
     def call(self, method: str, path: str, body: Any = None, params: dict[str, Any] | None = None) -> Any:
         query = "?" + urllib.parse.urlencode(params) if params else ""
         return self._request(method, "/apiv1/me" + path + query, body, label="API")
+
+    def register_device(self, device_public_id: str, dev_pk: bytes | str, **fields: Any) -> dict[str, Any]:
+        """``POST /devices`` as the agent registers: ``dev_pk`` raw (32 bytes) or already standard base64; ``fields``:
+        ``platform``, ``model``, ``app_version``, ``name``, ``ip``, ``user_agent``. Answers ``{"device", "session"}``."""
+        pk = dev_pk if isinstance(dev_pk, str) else base64.b64encode(dev_pk).decode()
+        return self.call("POST", "/devices", {"device_public_id": device_public_id, "dev_pk": pk, **fields})
+
+    def bundle(self, device_id: int, certificate_id: int, fmt: str | None = None) -> Any:
+        """The device bundle: the zip's bytes, or the ``data`` of a JSON bundle (DEVICE_REQUIRED's AEAD fields,
+        MASTER_ONLY's plaintext with ``fmt="json"``). A 409 ``WRAP_PENDING`` raises RuntimeError naming it."""
+        query = "?" + urllib.parse.urlencode({"format": fmt}) if fmt else ""
+        ctype, raw = self._send("GET", f"/apiv1/me/devices/{device_id}/certificates/{certificate_id}/bundle{query}", label="API")
+        return raw if ctype.startswith("application/zip") else json.loads(raw)["data"]
 
 
 class AdminClient(_JsonClient):

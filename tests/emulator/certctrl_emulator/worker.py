@@ -11,7 +11,7 @@ import time
 import traceback
 from typing import TYPE_CHECKING, Any, Union
 
-from . import pki
+from . import keywrap, pki
 from .errors import INVALID_ENTITY, bad, conflict
 from .store import Row, now_ms, now_s
 
@@ -137,19 +137,20 @@ def _store(app: App, hid: int, cert: Row, issued: dict[str, str]) -> str:
         current = st.issue_status(hid)
         if current != "PROCESSING":
             return current or "FAILED"
-        st.update(
-            "certificates",
-            cert["id"],
-            {
-                "cert": issued["cert"],
-                "der": issued["der"],
-                "csr": issued["csr"],
-                "serial_number": issued["serial"],
-                "key_pem": issued["key_pem"],
-                "verified": 1,
-                "updated_at": now_s(),
-            },
-        )
+        values = {
+            "cert": issued["cert"],
+            "der": issued["der"],
+            "csr": issued["csr"],
+            "serial_number": issued["serial"],
+            "verified": 1,
+            "updated_at": now_s(),
+        }
+        # the policy of now (an admin may have changed it since the job started): DEVICE_REQUIRED stores the key
+        # only encrypted, and every issuance (a reissue too) wraps the new key for each assigned device
+        policy = (st.get("certificates", cert["id"]) or cert)["key_dist_policy"]
+        values.update(keywrap.key_columns(st, policy, issued["key_pem"]))
+        st.update("certificates", cert["id"], values)
+        keywrap.rewrap(st, cert["id"])
         st.update("issue_history", hid, {"status": "SUCCESS", "completed_at": now_ms(), "error_message": ""})
     return "SUCCESS"
 
