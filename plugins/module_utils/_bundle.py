@@ -23,6 +23,8 @@ except ImportError:  # pragma: no cover - reported by the module with missing_re
     pass
 
 from ansible_collections.cjj365.certctrl.plugins.module_utils._errors import CertCtrlError
+from ansible_collections.cjj365.certctrl.plugins.module_utils._file_kinds import DEFAULT_FILES, OUTPUT_FILES
+from ansible_collections.cjj365.certctrl.plugins.module_utils._pem import normalize_fingerprint
 from ansible_collections.cjj365.certctrl.plugins.module_utils._x509 import (
     dns_names,
     load_pem_chain,
@@ -36,9 +38,8 @@ MiB = 1024 * 1024
 REQUIRED_ENTRIES = ("private.key", "certificate.pem", "fullchain.pem")
 # Entries we read. Anything else (meta.json, future additions) is ignored and never decompressed.
 KNOWN_ENTRIES = (*REQUIRED_ENTRIES, "chain.pem", "certificate.der", "bundle.pfx")
-# What render() can produce; the module's ``files`` choices.
-OUTPUT_FILES = ("certificate.pem", "chain.pem", "fullchain.pem", "private.key", "combined.pem", "bundle.pfx", "certificate.der")
-DEFAULT_OUTPUT_FILES = ("certificate.pem", "chain.pem", "fullchain.pem", "private.key")
+# render() produces the OUTPUT_FILES of _file_kinds (the module's ``files`` choices); DEFAULT_FILES unless told.
+DEFAULT_OUTPUT_FILES = DEFAULT_FILES
 _DRIVE = re.compile(r"^[A-Za-z]:")
 _SUFFIX = "; nothing was changed"
 
@@ -95,7 +96,7 @@ def _describe_start(data: bytes) -> str:
     return f"it starts {data[:40]!r}"
 
 
-def _read_entry(zf: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int) -> bytes:
+def _inflate(zf: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int) -> bytes:
     """Decompress one entry, stopping as soon as it passes ``limit`` bytes (decompression bombs lie about their size)."""
     chunks, size = [], 0
     with zf.open(info) as handle:
@@ -110,57 +111,76 @@ def _read_entry(zf: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int) -> bytes
     return b"".join(chunks)
 
 
-def parse_bundle(data: bytes, *, max_entry_bytes: int = MiB, max_total_bytes: int = 5 * MiB, max_entries: int = 64) -> Bundle:
-    """Read a bundle zip held in memory. Raises CertCtrlError saying what is wrong with a hostile or broken zip.
+def _read_entry(zf: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int) -> bytes:
+    """One entry we use: refused when it declares more than ``limit`` bytes or is encrypted, else decompressed."""
+    if info.file_size > limit:
+        raise _rejected(f"entry {info.filename!r} declares {info.file_size} bytes, more than the {limit} byte limit")
+    if info.flag_bits & 0x1:
+        raise _rejected(f"entry {info.filename!r} is encrypted")
+    try:
+        return _inflate(zf, info, limit)
+    except CertCtrlError:
+        raise
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, RuntimeError, NotImplementedError, ValueError) as exc:
+        raise _corrupt(f"entry {info.filename!r} is corrupt, truncated or larger than it declares ({exc})") from None
 
-    Every entry name is checked (traversal, absolute paths, backslashes, drive letters, symlinks, directories,
-    duplicates) although only KNOWN_ENTRIES are decompressed; a bundle with any such entry is refused whole.
-    """
+
+def _open_zip(data: bytes) -> zipfile.ZipFile:
     if not data:
         raise _corrupt("the download is empty")
     try:
-        zf = zipfile.ZipFile(io.BytesIO(data))
+        return zipfile.ZipFile(io.BytesIO(data))
     except zipfile.BadZipFile as exc:
         if data[:4] == b"PK\x03\x04":
             raise _corrupt(f"the download is a truncated zip ({exc}; {len(data)} bytes)") from None
         raise _corrupt(f"the download is not a zip file ({exc}; {_describe_start(data)})") from None
     except (OSError, ValueError, EOFError) as exc:
         raise _corrupt(f"the download is not a readable zip file ({exc})") from None
-    with zf:
+
+
+def _check_entry(info: zipfile.ZipInfo, seen: t.Set[str]) -> None:
+    """Refuse a hostile or odd entry (``seen``: the names before it)."""
+    name = info.filename
+    why = _unsafe_name(name)
+    if why:
+        raise _rejected(f"entry {name!r} has {why}")
+    if name.endswith("/") or info.is_dir():
+        raise _rejected(f"entry {name!r} is a directory; a bundle holds plain files only")
+    if stat.S_ISLNK(info.external_attr >> 16):
+        raise _rejected(f"entry {name!r} is a symbolic link")
+    if name in seen:
+        raise _rejected(f"entry {name!r} appears twice")
+
+
+def _entry_names(infos: t.List[zipfile.ZipInfo], max_entries: int) -> t.Set[str]:
+    """The names of the zip's entries, once every entry passed _check_entry and the required ones are there."""
+    if len(infos) > max_entries:
+        raise _rejected(f"the zip has {len(infos)} entries, more than the {max_entries} allowed")
+    seen: t.Set[str] = set()
+    for info in infos:
+        _check_entry(info, seen)
+        seen.add(info.filename)
+    missing = [n for n in REQUIRED_ENTRIES if n not in seen]
+    if missing:
+        raise _rejected(f"required entr{'y' if len(missing) == 1 else 'ies'} {', '.join(missing)} missing (the zip holds {', '.join(sorted(seen))})")
+    return seen
+
+
+def parse_bundle(data: bytes, *, max_entry_bytes: int = MiB, max_total_bytes: int = 5 * MiB, max_entries: int = 64) -> Bundle:
+    """Read a bundle zip held in memory. Raises CertCtrlError saying what is wrong with a hostile or broken zip.
+
+    Every entry name is checked (traversal, absolute paths, backslashes, drive letters, symlinks, directories,
+    duplicates) although only KNOWN_ENTRIES are decompressed; a bundle with any such entry is refused whole.
+    """
+    with _open_zip(data) as zf:
         infos = zf.infolist()
-        if len(infos) > max_entries:
-            raise _rejected(f"the zip has {len(infos)} entries, more than the {max_entries} allowed")
-        seen: t.Set[str] = set()
-        for info in infos:
-            name = info.filename
-            why = _unsafe_name(name)
-            if why:
-                raise _rejected(f"entry {name!r} has {why}")
-            if name.endswith("/") or info.is_dir():
-                raise _rejected(f"entry {name!r} is a directory; a bundle holds plain files only")
-            if stat.S_ISLNK(info.external_attr >> 16):
-                raise _rejected(f"entry {name!r} is a symbolic link")
-            if name in seen:
-                raise _rejected(f"entry {name!r} appears twice")
-            seen.add(name)
-        missing = [n for n in REQUIRED_ENTRIES if n not in seen]
-        if missing:
-            raise _rejected(f"required entr{'y' if len(missing) == 1 else 'ies'} {', '.join(missing)} missing (the zip holds {', '.join(sorted(seen))})")
+        seen = _entry_names(infos, max_entries)
         entries: t.Dict[str, bytes] = {}
         total = 0
         for info in infos:
             if info.filename not in KNOWN_ENTRIES:
                 continue
-            if info.file_size > max_entry_bytes:
-                raise _rejected(f"entry {info.filename!r} declares {info.file_size} bytes, more than the {max_entry_bytes} byte limit")
-            if info.flag_bits & 0x1:
-                raise _rejected(f"entry {info.filename!r} is encrypted")
-            try:
-                entries[info.filename] = _read_entry(zf, info, max_entry_bytes)
-            except CertCtrlError:
-                raise
-            except (zipfile.BadZipFile, zlib.error, EOFError, OSError, RuntimeError, NotImplementedError, ValueError) as exc:
-                raise _corrupt(f"entry {info.filename!r} is corrupt, truncated or larger than it declares ({exc})") from None
+            entries[info.filename] = _read_entry(zf, info, max_entry_bytes)
             total += len(entries[info.filename])
             if total > max_total_bytes:
                 raise _rejected(f"the entries we read exceed the {max_total_bytes} byte total limit")
@@ -168,16 +188,6 @@ def parse_bundle(data: bytes, *, max_entry_bytes: int = MiB, max_total_bytes: in
 
 
 # -- validate ---------------------------------------------------------------------------------
-
-
-def normalize_fingerprint(value: t.Optional[str]) -> str:
-    """Lower-case hex without separators; '' for None/empty. Raises CertCtrlError for anything else."""
-    if not value:
-        return ""
-    text = value.strip().replace(":", "").replace(" ", "").lower()
-    if not re.fullmatch(r"[0-9a-f]{64}", text):
-        raise CertCtrlError(f"{value!r} is not a SHA-256 fingerprint (64 hex digits, optionally colon-separated)")
-    return text
 
 
 def name_covered(name: str, sans: t.Iterable[str]) -> bool:
@@ -322,6 +332,16 @@ def _check_bundle_pfx(bundle: Bundle, password: str, key: t.Any, leaf: t.Any) ->
         raise _rejected("bundle.pfx holds another key or certificate than private.key and certificate.pem")
 
 
+def _pfx(
+    bundle: Bundle, key: t.Any, leaf: t.Any, chain: t.List[t.Any], *, pfx_password: str, bundle_password: t.Optional[str], friendly_name: t.Optional[str]
+) -> bytes:
+    """A new PKCS#12 of the key and certificates, after checking the bundle's own bundle.pfx when its password is known."""
+    if bundle_password and bundle.get("bundle.pfx"):
+        _check_bundle_pfx(bundle, bundle_password, key, leaf)
+    encryption = serialization.BestAvailableEncryption(pfx_password.encode())
+    return pkcs12.serialize_key_and_certificates((friendly_name or _friendly_name(leaf)).encode(), key, leaf, chain or None, encryption)
+
+
 def render(
     bundle: Bundle,
     files: t.List[str],
@@ -346,25 +366,21 @@ def render(
     key_pem = key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
     leaf_pem = leaf.public_bytes(pem)
     chain_pem = b"".join(c.public_bytes(pem) for c in chain)
+    # An empty chain.pem (no intermediates) is left out.
+    contents = {
+        "certificate.pem": leaf_pem,
+        "chain.pem": chain_pem,
+        "fullchain.pem": leaf_pem + chain_pem,
+        "private.key": key_pem,
+        "combined.pem": key_pem + leaf_pem + chain_pem,
+        "certificate.der": _der(leaf),
+    }
     out: t.Dict[str, bytes] = {}
     for name in files:
-        if name == "certificate.pem":
-            out[name] = leaf_pem
-        elif name == "chain.pem" and chain_pem:
-            out[name] = chain_pem
-        elif name == "fullchain.pem":
-            out[name] = leaf_pem + chain_pem
-        elif name == "private.key":
-            out[name] = key_pem
-        elif name == "combined.pem":
-            out[name] = key_pem + leaf_pem + chain_pem
-        elif name == "certificate.der":
-            out[name] = _der(leaf)
-        elif name == "bundle.pfx":
-            if bundle_password and bundle.get("bundle.pfx"):
-                _check_bundle_pfx(bundle, bundle_password, key, leaf)
-            encryption = serialization.BestAvailableEncryption(t.cast(str, pfx_password).encode())
-            out[name] = pkcs12.serialize_key_and_certificates((friendly_name or _friendly_name(leaf)).encode(), key, leaf, chain or None, encryption)
+        if name == "bundle.pfx":
+            out[name] = _pfx(bundle, key, leaf, chain, pfx_password=t.cast(str, pfx_password), bundle_password=bundle_password, friendly_name=friendly_name)
+        elif contents[name]:
+            out[name] = contents[name]
     return out
 
 
@@ -378,7 +394,6 @@ __all__ = [
     "CorruptBundleError",
     "expected_names",
     "name_covered",
-    "normalize_fingerprint",
     "parse_bundle",
     "render",
     "validate",

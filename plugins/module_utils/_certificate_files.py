@@ -15,66 +15,39 @@ import binascii
 import contextlib
 import datetime
 import fcntl
-import grp
 import hashlib
 import os
-import pwd
 import shutil
 import signal
 import stat
-import tempfile
 import typing as t
 
+from ansible_collections.cjj365.certctrl.plugins.module_utils._atomic import TEMP_SUFFIX, discard, fsync_dir, stage
 from ansible_collections.cjj365.certctrl.plugins.module_utils._deployed import attributes, sha256_file, staging_dirs, stale_files
-from ansible_collections.cjj365.certctrl.plugins.module_utils._manifest import TEMP_SUFFIX, fsync_dir, manifest_path, write_manifest
+from ansible_collections.cjj365.certctrl.plugins.module_utils._errors import CertCtrlError
+from ansible_collections.cjj365.certctrl.plugins.module_utils._file_kinds import shows_leaf
+from ansible_collections.cjj365.certctrl.plugins.module_utils._manifest import manifest_path, write_manifest
 from ansible_collections.cjj365.certctrl.plugins.module_utils._pem import leaf_summary
 
 if t.TYPE_CHECKING:
     from ansible.module_utils.basic import AnsibleModule
 
 BACKUP_DIR = ".certctrl-backup"
-# Files whose content is secret: their content is never read into a diff, their lines say so.
-SECRET_SUFFIXES = (".key", ".pfx", ".p12")
 MAX_BYTES = 16 * 1024 * 1024
 # Test hook of the kill drill (tests/integration): SIGKILL the module after this many renames of a swap.
 KILL_HOOK = "CERTCTRL_TEST_KILL_AFTER_RENAME"
 
 
-class FilesError(Exception):
+class FilesError(CertCtrlError):
     """Nothing (or everything already undone) was changed; the message says what failed."""
-
-
-def _is_secret(path: str) -> bool:
-    name = os.path.basename(path)
-    return name.endswith(SECRET_SUFFIXES) or name.startswith(("combined", "private"))
-
-
-def _shows_leaf(path: str) -> bool:
-    """Whether the diff may read the leaf from this file: not a secret one, and not a chain (an intermediate comes first)."""
-    return not _is_secret(path) and not os.path.basename(path).startswith("chain")
-
-
-_sha256 = sha256_file
-
-
-def _owner_group(st: os.stat_result) -> str:
-    try:
-        owner = pwd.getpwuid(st.st_uid).pw_name
-    except KeyError:
-        owner = str(st.st_uid)
-    try:
-        group = grp.getgrgid(st.st_gid).gr_name
-    except KeyError:
-        group = str(st.st_gid)
-    return f"{owner}:{group}"
 
 
 def _describe_file(path: str) -> str:
     try:
-        st = os.lstat(path)
+        attrs = attributes(os.lstat(path))
     except FileNotFoundError:
         return f"{path}: absent"
-    return f"{path}: {stat.S_IMODE(st.st_mode):04o} {_owner_group(st)}"
+    return f"{path}: {attrs['mode']} {attrs['owner']}:{attrs['group']}"
 
 
 def _certificate_line(summary: t.Optional[t.Dict[str, t.Any]]) -> str:
@@ -82,9 +55,6 @@ def _certificate_line(summary: t.Optional[t.Dict[str, t.Any]]) -> str:
         return "certificate: none"
     parts = [f"{k} {summary[k]}" for k in ("serial", "not_after", "sha256_fingerprint", "domain_name") if summary.get(k)]
     return "certificate: " + ", ".join(parts)
-
-
-_fsync_dir = fsync_dir
 
 
 @contextlib.contextmanager
@@ -174,7 +144,7 @@ class CertificateFiles:
             elif not exists:
                 action = "created"
             else:
-                action = "unchanged" if _sha256(path) == hashlib.sha256(content).hexdigest() else "replaced"
+                action = "unchanged" if sha256_file(path) == hashlib.sha256(content).hexdigest() else "replaced"
             planned.append({**item, "path": path, "data": content, "exists": exists, "action": action})
         return planned
 
@@ -250,24 +220,14 @@ class CertificateFiles:
         return self._backup_dirs[parent]
 
     def _keep(self, path: str) -> str:
-        """Hard-link (or copy, keeping owner and mode) the file into this run's backup directory."""
+        """Hard-link (or copy) the file into this run's backup directory."""
         target = os.path.join(self._backup_dir(os.path.dirname(path)), os.path.basename(path))
-        try:
-            os.link(path, target)
-        except OSError:
-            shutil.copy2(path, target)
-            st = os.stat(path)
-            os.chown(target, st.st_uid, st.st_gid)
+        _link_or_copy(path, target)
         return target
 
     def _stage(self, item: t.Dict[str, t.Any]) -> str:
-        parent, name = os.path.split(item["path"])
-        fd, temp = tempfile.mkstemp(prefix=f".{name}.", suffix=".certctrl-tmp", dir=parent)  # 0600 from the start
+        temp = stage(item["path"], item["data"])
         try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(item["data"])
-                handle.flush()
-                os.fsync(handle.fileno())
             context = self._context(item["path"], item["exists"], item.get("setype"))
             like = item["path"] if item["exists"] else None
             self._apply(temp, mode=item.get("mode"), owner=item.get("owner"), group=item.get("group"), context=context, like=like)
@@ -293,6 +253,33 @@ class CertificateFiles:
                 failed.append(item["path"])
         return failed
 
+    def _prepare(self, writes: t.List[t.Dict[str, t.Any]], removals: t.List[t.Dict[str, t.Any]], temps: t.Dict[str, str]) -> None:
+        """Directories, staged files (into ``temps``: path -> staged name) and backups; nothing is replaced yet."""
+        for item in writes:
+            self._ensure_directory(os.path.dirname(item["path"]))
+        for item in writes:
+            temps[item["path"]] = self._stage(item)
+        if self.backup:
+            for item in writes + removals:
+                if item["exists"]:
+                    item["backup"] = self._keep(item["path"])
+        _kill_point(0)
+
+    def _swap(
+        self, writes: t.List[t.Dict[str, t.Any]], removals: t.List[t.Dict[str, t.Any]], temps: t.Dict[str, str], done: t.List[t.Dict[str, t.Any]]
+    ) -> None:
+        """Rename every staged file into place, then remove the files to remove; ``done`` is what to undo on failure."""
+        for item in writes:
+            # Forget the staged file only once it is in place: a failed rename must still remove it.
+            os.replace(temps[item["path"]], item["path"])
+            del temps[item["path"]]
+            done.append(item)
+            self._renamed()
+        for item in removals:
+            os.unlink(item["path"])
+            done.append(item)
+            self._renamed()
+
     def transact(self, planned: t.List[t.Dict[str, t.Any]]) -> None:
         """Stage every new file, back up what it replaces, then rename them all; on failure undo and raise."""
         writes = [i for i in planned if i["action"] in ("created", "replaced")]
@@ -300,42 +287,16 @@ class CertificateFiles:
         temps: t.Dict[str, str] = {}
         done: t.List[t.Dict[str, t.Any]] = []
         try:
-            for item in writes:
-                self._ensure_directory(os.path.dirname(item["path"]))
-            for item in writes:
-                temps[item["path"]] = self._stage(item)
-            if self.backup:
-                for item in writes + removals:
-                    if item["exists"]:
-                        item["backup"] = self._keep(item["path"])
-            _kill_point(0)
-            for item in writes:
-                # Forget the staged file only once it is in place: a failed rename must still remove it below.
-                os.replace(temps[item["path"]], item["path"])
-                del temps[item["path"]]
-                done.append(item)
-                self._renamed()
-            for item in removals:
-                os.unlink(item["path"])
-                done.append(item)
-                self._renamed()
+            self._prepare(writes, removals, temps)
+            self._swap(writes, removals, temps, done)
         except BaseException as exc:
-            for temp in temps.values():
-                try:
-                    os.unlink(temp)
-                except OSError:
-                    pass
+            discard(temps.values())
             failed = self._undo(done)
             if not isinstance(exc, (OSError, FilesError)):
                 raise  # fail_json already reported it; the staged files are gone and the renamed ones put back
-            what = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-            where = f" ({exc.filename})" if isinstance(exc, OSError) and exc.filename else ""
-            msg = f"replacing the certificate files failed: {what}{where}"
-            if failed:
-                raise FilesError(f"{msg}; could NOT put back {', '.join(failed)}: restore them from {BACKUP_DIR}") from None
-            raise FilesError(f"{msg}; the previous files were put back") from None
+            raise _swap_failed(exc, failed) from None
         for directory in {os.path.dirname(i["path"]) for i in done}:
-            _fsync_dir(directory)
+            fsync_dir(directory)
         self._prune()
 
     def write_manifests(self, planned: t.List[t.Dict[str, t.Any]]) -> t.List[str]:
@@ -349,7 +310,7 @@ class CertificateFiles:
             for item in planned:
                 if os.path.dirname(item["path"]) != directory or item["action"] in ("removed", "absent") or not os.path.isfile(item["path"]):
                     continue
-                files[item["path"]] = {"sha256": _sha256(item["path"]), **attributes(os.stat(item["path"]))}
+                files[item["path"]] = {"sha256": sha256_file(item["path"]), **attributes(os.stat(item["path"]))}
             write_manifest(manifest_path(directory), {**manifest, "files": files})
             written.append(manifest_path(directory))
         return written
@@ -400,7 +361,7 @@ class CertificateFiles:
     def diff(self, planned: t.List[t.Dict[str, t.Any]]) -> t.Dict[str, str]:
         """Metadata only: the certificate (serial, expiry, fingerprint) and each path's mode and owner."""
         before_cert = next((s for s in (self._host_summary(i) for i in planned) if s), None)
-        incoming = (leaf_summary(i["data"]) for i in planned if i["data"] and _shows_leaf(i["path"]))
+        incoming = (leaf_summary(i["data"]) for i in planned if i["data"] and shows_leaf(i["path"]))
         after_cert = next((s for s in incoming if s), None) or self.certificate
         before = [_certificate_line(before_cert)] + [_describe_file(i["path"]) for i in planned]
         after = [_certificate_line(after_cert)]
@@ -411,7 +372,7 @@ class CertificateFiles:
         return {"before": "\n".join(before) + "\n", "after": "\n".join(after) + "\n"}
 
     def _host_summary(self, item: t.Dict[str, t.Any]) -> t.Optional[t.Dict[str, t.Any]]:
-        if not item["exists"] or not _shows_leaf(item["path"]):
+        if not item["exists"] or not shows_leaf(item["path"]):
             return None
         try:
             with open(item["path"], "rb") as handle:
@@ -420,50 +381,70 @@ class CertificateFiles:
             return None
 
 
+def _swap_failed(exc: BaseException, failed: t.List[str]) -> FilesError:
+    """The error of a failed swap, once it is undone: what failed, and whether everything was put back."""
+    what = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+    where = f" ({exc.filename})" if isinstance(exc, OSError) and exc.filename else ""
+    msg = f"replacing the certificate files failed: {what}{where}"
+    if failed:
+        return FilesError(f"{msg}; could NOT put back {', '.join(failed)}: restore them from {BACKUP_DIR}")
+    return FilesError(f"{msg}; the previous files were put back")
+
+
+def _link_or_copy(source: str, target: str) -> None:
+    """A hard link of ``source`` at ``target``; a copy with the same owner, group and mode where links are refused."""
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copy2(source, target)
+        st = os.stat(source)
+        os.chown(target, st.st_uid, st.st_gid)
+
+
 def restore_file(backup: str, path: str) -> None:
     """Atomically put ``backup`` at ``path``; the backup stays where it is."""
     parent, name = os.path.split(path)
     temp = os.path.join(parent, f".{name}.{os.getpid()}.certctrl-restore")
     if os.path.lexists(temp):
         os.unlink(temp)
-    try:
-        os.link(backup, temp)
-    except OSError:
-        shutil.copy2(backup, temp)
-        st = os.stat(backup)
-        os.chown(temp, st.st_uid, st.st_gid)
+    _link_or_copy(backup, temp)
     os.replace(temp, path)
+
+
+def _undo_step(item: t.Dict[str, t.Any]) -> t.Dict[str, t.Any]:
+    """What undoing one changed file does: its backup back (restored, unchanged) or the new file removed (removed, absent)."""
+    path, backup = os.path.abspath(item["path"]), item.get("backup")
+    if backup:
+        changed = not os.path.isfile(path) or sha256_file(path) != sha256_file(backup)
+        action = "restored" if changed else "unchanged"
+    elif item.get("existed"):
+        raise FilesError(f"{path} has no backup (the run used backup=false); nothing was restored")
+    else:
+        changed = os.path.lexists(path)
+        action = "removed" if changed else "absent"
+    return {"path": path, "backup": backup, "action": action, "changed": changed}
+
+
+def _apply_undo(results: t.List[t.Dict[str, t.Any]]) -> None:
+    for item in results:
+        if item["changed"] and item["backup"]:
+            restore_file(item["backup"], item["path"])
+        elif item["changed"]:
+            os.unlink(item["path"])
+    for directory in {os.path.dirname(i["path"]) for i in results if i["changed"]}:
+        fsync_dir(directory)
 
 
 def restore(module: "AnsibleModule") -> t.Dict[str, t.Any]:
     """state=restored: undo a run given its ``files`` result: backups back, new files removed."""
-    results, missing = [], []
-    for item in module.params["restore_from"]:
-        if item.get("action") not in ("created", "replaced", "removed") or not item.get("path"):
-            continue  # unchanged, attribute-only or absent: nothing to undo
-        path, backup = os.path.abspath(item["path"]), item.get("backup")
-        if backup and not os.path.isfile(backup):
-            missing.append(backup)
-            continue
-        if backup:
-            changed = not os.path.isfile(path) or _sha256(path) != _sha256(backup)
-            action = "restored" if changed else "unchanged"
-        elif item.get("existed"):
-            raise FilesError(f"{path} has no backup (the run used backup=false); nothing was restored")
-        else:
-            changed = os.path.lexists(path)
-            action = "removed" if changed else "absent"
-        results.append({"path": path, "backup": backup, "action": action, "changed": changed})
+    # Unchanged, attribute-only or absent files: nothing to undo.
+    undo = [i for i in module.params["restore_from"] if i.get("action") in ("created", "replaced", "removed") and i.get("path")]
+    missing = [i["backup"] for i in undo if i.get("backup") and not os.path.isfile(i["backup"])]
+    results = [_undo_step(i) for i in undo if not i.get("backup") or i["backup"] not in missing]
     if missing:
         raise FilesError(f"backup files are missing: {', '.join(missing)}; nothing was restored")
     if not module.check_mode:
-        for item in results:
-            if item["changed"] and item["backup"]:
-                restore_file(item["backup"], item["path"])
-            elif item["changed"]:
-                os.unlink(item["path"])
-        for directory in {os.path.dirname(i["path"]) for i in results if i["changed"]}:
-            _fsync_dir(directory)
+        _apply_undo(results)
     changed = any(i["changed"] for i in results)
     return {"changed": changed, "content_changed": changed, "files": results}
 

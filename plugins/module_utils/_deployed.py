@@ -18,7 +18,8 @@ import tempfile
 import time
 import typing as t
 
-from ansible_collections.cjj365.certctrl.plugins.module_utils._manifest import TEMP_SUFFIX, manifest_path, read_manifest
+from ansible_collections.cjj365.certctrl.plugins.module_utils._file_kinds import OUTPUT_FILES, shows_leaf
+from ansible_collections.cjj365.certctrl.plugins.module_utils._manifest import manifest_path, read_manifest
 from ansible_collections.cjj365.certctrl.plugins.module_utils._pem import DERError, certificates_der, leaf_summary, sha256_fingerprint
 
 MAX_BYTES = 16 * 1024 * 1024
@@ -26,7 +27,7 @@ MAX_BYTES = 16 * 1024 * 1024
 STALE = re.compile(r"^\..+\.(certctrl-tmp|certctrl-restore)$")
 # The private staging directories of the role of earlier development versions (ansible.builtin.tempfile, prefix certctrl-).
 STAGING = re.compile(r"^certctrl-[A-Za-z0-9_]{4,}$")
-STAGING_NAMES = frozenset({"certificate.pem", "chain.pem", "fullchain.pem", "private.key", "combined.pem", "bundle.pfx", "certificate.der"})
+STAGING_NAMES = frozenset(OUTPUT_FILES)
 STAGING_MIN_AGE = 3600.0
 
 
@@ -66,8 +67,7 @@ def describe_path(path: str, *, setype: t.Optional[t.Callable[[str], t.Optional[
 def _summary(paths: t.List[str]) -> t.Optional[t.Dict[str, t.Any]]:
     """Serial, validity and fingerprint of the deployed leaf, from the first public certificate file (never a key file)."""
     for path in paths:
-        name = os.path.basename(path)
-        if name.endswith((".key", ".pfx", ".p12")) or name.startswith(("private", "combined", "chain")):
+        if not shows_leaf(path):
             continue
         try:
             with open(path, "rb") as handle:
@@ -144,16 +144,7 @@ def describe_files(paths: t.List[str], fingerprint_file: t.Optional[str]) -> t.D
         except FileNotFoundError:
             files.append({"path": path, "exists": False})
             continue
-        files.append(
-            {
-                "path": path,
-                "exists": True,
-                "regular": stat.S_ISREG(st.st_mode),
-                "mode": format(stat.S_IMODE(st.st_mode), "04o"),
-                "owner": _name(pwd.getpwuid, st.st_uid),
-                "group": _name(grp.getgrgid, st.st_gid),
-            }
-        )
+        files.append({"path": path, "exists": True, "regular": stat.S_ISREG(st.st_mode), **attributes(st)})
     fingerprint = ""
     if fingerprint_file and os.path.isfile(fingerprint_file):
         with open(fingerprint_file, "rb") as handle:
@@ -169,7 +160,6 @@ def describe_files(paths: t.List[str], fingerprint_file: t.Optional[str]) -> t.D
 __all__ = [
     "MAX_BYTES",
     "STALE",
-    "TEMP_SUFFIX",
     "attributes",
     "describe_certificates",
     "describe_files",

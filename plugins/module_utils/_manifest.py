@@ -12,33 +12,18 @@
 import datetime
 import json
 import os
-import tempfile
 import typing as t
+
+from ansible_collections.cjj365.certctrl.plugins.module_utils._atomic import write_file
 
 MANIFEST_NAME = ".certctrl-manifest.json"
 VERSION = 1
-# Every temporary file the deploy writes ends so; a run sweeps the ones a killed run left.
-TEMP_SUFFIX = ".certctrl-tmp"
 MAX_MANIFEST_BYTES = 1024 * 1024
 KEYS = ("version", "certificate_id", "domain_name", "serial", "sha256_fingerprint", "files", "reload_pending", "written_at")
 
 
 def manifest_path(dest_dir: str) -> str:
     return os.path.join(dest_dir, MANIFEST_NAME)
-
-
-def fsync_dir(path: str) -> None:
-    """Make a rename in ``path`` durable (best effort: some filesystems refuse fsync on a directory)."""
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def read_manifest(path: str) -> t.Optional[t.Dict[str, t.Any]]:
@@ -66,29 +51,13 @@ def read_manifest(path: str) -> t.Optional[t.Dict[str, t.Any]]:
 
 
 def write_manifest(path: str, data: t.Dict[str, t.Any]) -> None:
-    """Write ``data`` (the manifest's keys; ``version`` and ``written_at`` are filled in) to ``path`` atomically:
-    a 0600 temporary file in the same directory, fsync, rename, fsync of the directory."""
+    """Write ``data`` (the manifest's keys; ``version`` and ``written_at`` are filled in) to ``path`` atomically (_atomic)."""
     body = {k: data.get(k) for k in KEYS}
     body["version"] = VERSION
     body["files"] = dict(data.get("files") or {})
     body["reload_pending"] = bool(data.get("reload_pending"))
     body["written_at"] = data.get("written_at") or datetime.datetime.now(datetime.timezone.utc).isoformat()
-    directory, name = os.path.split(os.path.abspath(path))
-    fd, temp = tempfile.mkstemp(prefix=f".{name.lstrip('.')}.", suffix=TEMP_SUFFIX, dir=directory)  # 0600 from the start
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(body, handle, indent=2, sort_keys=True)
-            handle.write("\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        try:
-            os.unlink(temp)
-        except OSError:
-            pass
-        raise
-    fsync_dir(directory)
+    write_file(os.path.abspath(path), (json.dumps(body, indent=2, sort_keys=True) + "\n").encode("utf-8"))
 
 
 def mark_reloaded(path: str) -> bool:
@@ -103,4 +72,4 @@ def mark_reloaded(path: str) -> bool:
     return True
 
 
-__all__ = ["KEYS", "MANIFEST_NAME", "TEMP_SUFFIX", "VERSION", "fsync_dir", "manifest_path", "mark_reloaded", "read_manifest", "write_manifest"]
+__all__ = ["KEYS", "MANIFEST_NAME", "VERSION", "manifest_path", "mark_reloaded", "read_manifest", "write_manifest"]

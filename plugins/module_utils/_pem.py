@@ -6,6 +6,7 @@
 # Standard-library reading of certificates, for code that runs on managed hosts (no `cryptography` there):
 # find the certificates of a PEM or DER file, fingerprint them, and read serial and validity from the DER.
 # Only what the deploy role needs to decide and to report; full parsing stays in _x509.py on the controller.
+# The home of the SHA-256 fingerprint: its one spelling (sha256_fingerprint) and its one normaliser.
 
 import base64
 import binascii
@@ -14,11 +15,14 @@ import hashlib
 import re
 import typing as t
 
+from ansible_collections.cjj365.certctrl.plugins.module_utils._errors import CertCtrlError
+
 _PEM_BLOCK = re.compile(rb"-----BEGIN CERTIFICATE-----\s*(.+?)\s*-----END CERTIFICATE-----", re.DOTALL)
 _SEQUENCE = 0x30
+_SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 
 
-class DERError(ValueError):
+class DERError(CertCtrlError, ValueError):
     """The bytes are not the DER certificate they claim to be."""
 
 
@@ -42,14 +46,26 @@ def certificates_der(data: t.Union[bytes, str]) -> t.List[bytes]:
 
 
 def sha256_fingerprint(der: bytes) -> str:
-    """Colon-separated upper-case hex, the format of _x509.sha256_fingerprint."""
+    """The SHA-256 of a DER certificate as colon-separated upper-case hex: the spelling every result uses."""
     digest = hashlib.sha256(der).hexdigest().upper()
-    return ":".join(digest[i : i + 2] for i in range(0, len(digest), 2))
+    return ":".join(digest[i : i + 2] for i in range(0, len(digest), 2))  # bytes.hex(":") is Python 3.8+
 
 
-def normalize_fingerprint(value: t.Optional[str]) -> str:
-    """Plain lower-case hex of a fingerprint given with or without colons; '' for nothing."""
-    return re.sub(r"[^0-9a-f]", "", (value or "").lower())
+def normalize_fingerprint(value: t.Optional[str], *, strict: bool = True) -> str:
+    """Plain lower-case hex of a SHA-256 fingerprint given with or without colons; '' for nothing.
+
+    ``strict`` (a fingerprint a user gave): anything but 64 hex digits once spaces and colons are gone raises
+    CertCtrlError. Not strict (comparing fingerprints read from a host, a manifest or an endpoint): every character
+    that is not a hex digit is dropped and nothing raises, so an odd value simply compares unequal.
+    """
+    if not strict:
+        return re.sub(r"[^0-9a-f]", "", (value or "").lower())
+    if not value:
+        return ""
+    text = value.strip().replace(":", "").replace(" ", "").lower()
+    if not _SHA256_HEX.fullmatch(text):
+        raise CertCtrlError(f"{value!r} is not a SHA-256 fingerprint (64 hex digits, optionally colon-separated)")
+    return text
 
 
 def _read(der: bytes, offset: int) -> t.Tuple[int, int, int]:

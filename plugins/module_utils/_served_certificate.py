@@ -12,10 +12,11 @@ import ssl
 import time
 import typing as t
 
+from ansible_collections.cjj365.certctrl.plugins.module_utils._errors import CertCtrlError
 from ansible_collections.cjj365.certctrl.plugins.module_utils._pem import DERError, normalize_fingerprint, summary
 
 
-class EndpointError(Exception):
+class EndpointError(CertCtrlError):
     """No TLS handshake, or no certificate in it."""
 
 
@@ -75,11 +76,11 @@ def served_certificate(
     interval: float = 0.5,
 ) -> t.Dict[str, t.Any]:
     """The module's result. With ``expect_fingerprint``, polls until it is served or ``wait_timeout`` passed."""
-    expected = normalize_fingerprint(expect_fingerprint)
+    expected = normalize_fingerprint(expect_fingerprint, strict=False)
     served, error, attempts = wait_for(
         host,
         port,
-        accept=lambda cert: not expected or normalize_fingerprint(cert["sha256_fingerprint"]) == expected,
+        accept=lambda cert: not expected or normalize_fingerprint(cert["sha256_fingerprint"], strict=False) == expected,
         server_name=server_name,
         timeout=timeout,
         wait_timeout=wait_timeout,
@@ -89,7 +90,7 @@ def served_certificate(
         raise EndpointError(f"{error} (after {attempts} attempt{'s' if attempts > 1 else ''})")
     result: t.Dict[str, t.Any] = {"changed": False, "endpoint": f"{host}:{port}", "server_name": server_name, "certificate": served, "attempts": attempts}
     if expected:
-        result["matches"] = normalize_fingerprint(served["sha256_fingerprint"]) == expected
+        result["matches"] = normalize_fingerprint(served["sha256_fingerprint"], strict=False) == expected
     return result
 
 

@@ -14,8 +14,11 @@ import os
 import shlex
 import typing as t
 
+from ansible_collections.cjj365.certctrl.plugins.module_utils._atomic import fsync_dir
 from ansible_collections.cjj365.certctrl.plugins.module_utils._certificate_files import locked, restore_file
-from ansible_collections.cjj365.certctrl.plugins.module_utils._manifest import fsync_dir, mark_reloaded, read_manifest
+from ansible_collections.cjj365.certctrl.plugins.module_utils._errors import CertCtrlError
+from ansible_collections.cjj365.certctrl.plugins.module_utils._file_kinds import shows_leaf
+from ansible_collections.cjj365.certctrl.plugins.module_utils._manifest import mark_reloaded, read_manifest
 from ansible_collections.cjj365.certctrl.plugins.module_utils._pem import leaf_summary, normalize_fingerprint
 from ansible_collections.cjj365.certctrl.plugins.module_utils._served_certificate import wait_for
 
@@ -23,9 +26,8 @@ TEST, RELOAD = "configuration test", "reload"
 VERIFY_CHOICES = ("host", "skip", "verified")
 # Validator output quoted in a message: enough for any configuration error, bounded for a chatty one.
 OUTPUT_LIMIT = 4000
-# Backups that can tell which certificate was served before: certificate files, never key-bearing ones.
+# Backups that can tell which certificate was served before: certificate files (_file_kinds.shows_leaf), by suffix.
 _CERTIFICATE_SUFFIXES = (".pem", ".crt", ".cer", ".der")
-_NOT_CERTIFICATE_PREFIXES = ("private", "combined", "chain", ".")
 
 # Aliases for annotations (defined at run time: Python 3.6 evaluates annotations when a function is defined).
 Command = t.Union[str, t.List[str]]
@@ -35,16 +37,16 @@ Runner = t.Callable[[Command], t.Tuple[int, str, str]]
 Probe = t.Callable[["Endpoint", t.Callable[[str], bool], float], "Served"]
 
 
-class OptionError(ValueError):
+class OptionError(CertCtrlError, ValueError):
     """Bad input; the message names the option."""
 
 
-class ReloadFailed(Exception):
+class ReloadFailed(CertCtrlError):
     """The handler failed; ``fields`` go into the module's failure result next to the message."""
 
-    def __init__(self, msg: str, **fields: t.Any) -> None:
-        super().__init__(msg)
-        self.fields = fields
+    @property
+    def fields(self) -> t.Dict[str, t.Any]:
+        return self.details
 
 
 class _Value:
@@ -149,14 +151,14 @@ class Served(_Value):
 
     @property
     def fingerprint(self) -> str:
-        return normalize_fingerprint(self.certificate["sha256_fingerprint"]) if self.certificate else ""
+        return normalize_fingerprint(self.certificate["sha256_fingerprint"], strict=False) if self.certificate else ""
 
 
 def tls_probe(endpoint: Endpoint, accept: t.Callable[[str], bool], wait_timeout: float) -> Served:
     served, error, attempts = wait_for(
         endpoint.host,
         endpoint.port,
-        accept=lambda cert: accept(normalize_fingerprint(cert["sha256_fingerprint"])),
+        accept=lambda cert: accept(normalize_fingerprint(cert["sha256_fingerprint"], strict=False)),
         server_name=endpoint.server_name,
         wait_timeout=wait_timeout,
     )
@@ -196,7 +198,7 @@ def parse_certificates(raw: t.Optional[t.List[t.Dict[str, t.Any]]]) -> t.List[Ce
     """Each certificate once (a later entry of the same id wins: it is the newer deployment)."""
     certificates: t.Dict[t.Any, Certificate] = {}
     for index, item in enumerate(raw or []):
-        fingerprint = normalize_fingerprint(item.get("sha256_fingerprint"))
+        fingerprint = normalize_fingerprint(item.get("sha256_fingerprint"), strict=False)
         endpoints = tuple(
             Endpoint(e["host"], int(e.get("port") or 443), e.get("server_name") or None, e.get("label") or _label(e))
             for e in item.get("verify_endpoints") or []
@@ -226,7 +228,7 @@ def parse_restore(raw: t.Optional[t.List[t.Dict[str, t.Any]]]) -> t.List[t.Dict[
 
 def _holds_certificate(path: str) -> bool:
     name = os.path.basename(path).lower()
-    return name.endswith(_CERTIFICATE_SUFFIXES) and not name.startswith(_NOT_CERTIFICATE_PREFIXES)
+    return name.endswith(_CERTIFICATE_SUFFIXES) and not name.startswith(".") and shows_leaf(name)
 
 
 def previous_certificates(restore: t.List[t.Dict[str, t.Optional[str]]]) -> t.Dict[str, str]:
@@ -241,7 +243,7 @@ def previous_certificates(restore: t.List[t.Dict[str, t.Optional[str]]]) -> t.Di
         except OSError:
             continue
         if summary:
-            found[normalize_fingerprint(summary["sha256_fingerprint"])] = summary["serial"]
+            found[normalize_fingerprint(summary["sha256_fingerprint"], strict=False)] = summary["serial"]
     return found
 
 

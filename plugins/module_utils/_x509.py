@@ -12,13 +12,14 @@ import typing as t
 
 try:
     from cryptography import x509
-    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives import serialization
 except ImportError as exc:  # pragma: no cover - reported by callers with missing_required_lib
     x509 = None
     CRYPTOGRAPHY_IMPORT_ERROR: t.Optional[Exception] = exc
 else:
     CRYPTOGRAPHY_IMPORT_ERROR = None
 
+from ansible_collections.cjj365.certctrl.plugins.module_utils import _pem
 from ansible_collections.cjj365.certctrl.plugins.module_utils._errors import CertCtrlError
 
 _PEM_END = b"-----END CERTIFICATE-----"
@@ -124,8 +125,8 @@ def load_pem_chain(pem: t.Union[str, bytes]) -> "t.List[x509.Certificate]":
 
 
 def sha256_fingerprint(cert: "x509.Certificate") -> str:
-    digest = cert.fingerprint(hashes.SHA256()).hex().upper()
-    return ":".join(digest[i : i + 2] for i in range(0, len(digest), 2))  # bytes.hex(":") is Python 3.8+
+    """_pem.sha256_fingerprint of the certificate's DER."""
+    return _pem.sha256_fingerprint(cert.public_bytes(serialization.Encoding.DER))
 
 
 def dns_names(cert: "x509.Certificate") -> t.List[str]:

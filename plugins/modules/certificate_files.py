@@ -268,7 +268,8 @@ files:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.cjj365.certctrl.plugins.module_utils._certificate_files import FilesError, deploy, restore
+from ansible_collections.cjj365.certctrl.plugins.module_utils._certificate_files import deploy, restore
+from ansible_collections.cjj365.certctrl.plugins.module_utils._host import os_error_message, run
 
 
 def main() -> None:
@@ -308,11 +309,7 @@ def main() -> None:
         required_if=[("state", "present", ["files"]), ("state", "restored", ["restore_from"])],
         supports_check_mode=True,
     )
-    try:
-        result = restore(module) if module.params["state"] == "restored" else deploy(module)
-    except (FilesError, OSError) as exc:
-        module.fail_json(msg=str(exc) if isinstance(exc, FilesError) else f"{exc.strerror or exc} ({exc.filename})")
-    module.exit_json(**result)
+    run(module, lambda: restore(module) if module.params["state"] == "restored" else deploy(module), os_error=os_error_message)
 
 
 if __name__ == "__main__":

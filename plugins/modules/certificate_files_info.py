@@ -11,8 +11,8 @@ author: cjj365.certctrl contributors (@cjj365)
 description:
   - For each of O(paths), whether it exists and, when it does, whether it is a regular file, its mode, owner and group
     (a link is described as a link, not followed).
-  - With O(fingerprint_file), the SHA-256 fingerprint of the first certificate in it (PEM or DER), in the format of the
-    C(cjj365.certctrl.x509_fingerprint) filter and of C(cjj365.certctrl.device_bundle)'s O(cjj365.certctrl.device_bundle#module:deployed_fingerprint).
+  - With O(fingerprint_file), the SHA-256 fingerprint of the first certificate in it (PEM or DER), as colon-separated
+    upper-case hex, the format of C(cjj365.certctrl.device_bundle)'s O(cjj365.certctrl.device_bundle#module:deployed_fingerprint).
     Only certificate blocks are decoded; a private key in the same file (C(combined.pem)) is neither parsed nor returned.
   - With O(certificates), all of a host's certificates at once - each file's SHA-256, type, mode, owner, group and
     SELinux type, each directory's attributes and deploy manifest (C(.certctrl-manifest.json)), the temporary files a
@@ -146,6 +146,7 @@ import typing as t
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.cjj365.certctrl.plugins.module_utils._deployed import describe_certificates, describe_files
+from ansible_collections.cjj365.certctrl.plugins.module_utils._host import run
 
 
 def main() -> None:
@@ -168,15 +169,15 @@ def main() -> None:
         context = module.selinux_context(path)
         return context[2] if len(context) > 2 and context[2] else None
 
-    result: dict = {}
-    try:
+    def describe() -> t.Dict[str, t.Any]:
+        result: t.Dict[str, t.Any] = {"changed": False}
         if p["paths"] is not None:
             result.update(describe_files(p["paths"], p["fingerprint_file"]))
         if p["certificates"] is not None:
             result.update(describe_certificates(p["certificates"], setype=setype if module.selinux_enabled() else None))
-    except OSError as exc:
-        module.fail_json(msg=f"cannot read {exc.filename}: {exc.strerror}")
-    module.exit_json(changed=False, **result)
+        return result
+
+    run(module, describe, os_error=lambda exc: f"cannot read {exc.filename}: {exc.strerror}")
 
 
 if __name__ == "__main__":

@@ -117,9 +117,13 @@ attempts:
   sample: 2
 """
 
+import typing as t
+
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.cjj365.certctrl.plugins.module_utils._served_certificate import EndpointError, mismatch_message, served_certificate
+from ansible_collections.cjj365.certctrl.plugins.module_utils._errors import CertCtrlError
+from ansible_collections.cjj365.certctrl.plugins.module_utils._host import run
+from ansible_collections.cjj365.certctrl.plugins.module_utils._served_certificate import mismatch_message, served_certificate
 
 
 def main() -> None:
@@ -138,15 +142,16 @@ def main() -> None:
     p = module.params
     if p["require_match"] and not p["expect_fingerprint"]:
         module.fail_json(msg="require_match needs expect_fingerprint: the fingerprint the endpoint must serve")
-    try:
+
+    def check() -> t.Dict[str, t.Any]:
         result = served_certificate(
             p["host"], p["port"], server_name=p["server_name"], timeout=p["timeout"], expect_fingerprint=p["expect_fingerprint"], wait_timeout=p["wait_timeout"]
         )
-    except EndpointError as exc:
-        module.fail_json(msg=str(exc))
-    if p["require_match"] and not result["matches"]:
-        module.fail_json(msg=mismatch_message(result, p["expect_fingerprint"]), **result)
-    module.exit_json(**result)
+        if p["require_match"] and not result["matches"]:
+            raise CertCtrlError(mismatch_message(result, p["expect_fingerprint"]), **result)
+        return result
+
+    run(module, check)
 
 
 if __name__ == "__main__":

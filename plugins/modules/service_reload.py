@@ -296,12 +296,13 @@ output:
   type: str
 """
 
+import typing as t
+
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.cjj365.certctrl.plugins.module_utils._host import run
 from ansible_collections.cjj365.certctrl.plugins.module_utils._service_reload import (
     VERIFY_CHOICES,
-    OptionError,
-    ReloadFailed,
     ServiceReload,
     merge_result,
     parse_certificates,
@@ -340,7 +341,8 @@ def main() -> None:
         supports_check_mode=True,
     )
     p = module.params
-    try:
+
+    def handle() -> t.Dict[str, t.Any]:
         job = ServiceReload(
             services=parse_services(p["services"]),
             restore=parse_restore(p["restore"]),
@@ -352,13 +354,11 @@ def main() -> None:
             check_mode=module.check_mode or p["planned"],
         )
         result = job.execute()
-    except OptionError as exc:
-        module.fail_json(msg=str(exc))
-    except ReloadFailed as exc:
-        module.fail_json(msg=str(exc), **exc.fields)
-    if p["result"] is not None:
-        result["deploy_result"] = merge_result(p["result"], result)
-    module.exit_json(**result)
+        if p["result"] is not None:
+            result["deploy_result"] = merge_result(p["result"], result)
+        return result
+
+    run(module, handle)
 
 
 if __name__ == "__main__":

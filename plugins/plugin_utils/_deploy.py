@@ -17,8 +17,8 @@ import os
 import typing as t
 
 from ansible_collections.cjj365.certctrl.plugins.module_utils import _x509
+from ansible_collections.cjj365.certctrl.plugins.module_utils._file_kinds import OPTIONAL_FILES
 from ansible_collections.cjj365.certctrl.plugins.module_utils._pem import normalize_fingerprint
-from ansible_collections.cjj365.certctrl.plugins.plugin_utils._deploy_plan import OPTIONAL_FILES
 
 EMPTY_PENDING: dict[str, t.Any] = {"services": [], "restore": [], "manifests": [], "certificates": [], "planned": False}
 
@@ -62,7 +62,7 @@ def server_matches(manifest: dict[str, t.Any] | None, facts: dict[str, t.Any]) -
     if not manifest:
         return False
     if facts.get("sha256_fingerprint"):
-        return normalize_fingerprint(facts["sha256_fingerprint"]) == normalize_fingerprint(manifest.get("sha256_fingerprint"))
+        return normalize_fingerprint(facts["sha256_fingerprint"], strict=False) == normalize_fingerprint(manifest.get("sha256_fingerprint"), strict=False)
     if facts.get("serial"):
         return normalize_serial(facts["serial"]) == normalize_serial(manifest.get("serial"))
     return None

@@ -15,12 +15,8 @@ import re
 import typing as t
 
 from ansible_collections.cjj365.certctrl.plugins.module_utils._errors import CertCtrlError
+from ansible_collections.cjj365.certctrl.plugins.module_utils._file_kinds import DEFAULT_FILES, OUTPUT_FILES, SECRET_FILES
 
-OUTPUT_FILES = ("certificate.pem", "chain.pem", "fullchain.pem", "private.key", "combined.pem", "bundle.pfx", "certificate.der")
-DEFAULT_FILES = ("certificate.pem", "chain.pem", "fullchain.pem", "private.key")
-SECRET_FILES = frozenset({"private.key", "combined.pem", "bundle.pfx"})
-# A file that must exist for the certificate to count as deployed; chain.pem alone may be missing (no intermediates).
-OPTIONAL_FILES = frozenset({"chain.pem"})
 ENTRY_KEYS = (
     "id",
     "domain_name",
@@ -201,51 +197,67 @@ def deploy_plan(
     labelled = [(_label(i, e), e) for i, e in enumerate(_entries(certificates))]
     if not labelled:
         labelled = [(f"certificate {c['id']}", {"id": c["id"]}) for c in assigned]
-    definitions = definitions or {}
-    verify_endpoints = verify_endpoints or {}
-    plan, paths = [], {}
-    for label, entry in labelled:
-        record = _select(assigned, entry, label)
-        domain = str(record.get("domain_name") or record["id"])
-        dest_dir = entry.get("dest_dir") or posixpath.join(cert_root, domain.replace("*", "_"))
-        if not posixpath.isabs(str(dest_dir)):
-            _fail(f"{label}: dest_dir {dest_dir!r} of {domain} must be an absolute path (certctrl_cert_root too)")
-        modes = {k: normalize_mode(entry[k], f"{label}: {k}") if entry.get(k) not in (None, "") else v for k, v in role_modes.items()}
-        defaults = {"owner": entry.get("owner", owner), "group": entry.get("group", group), "setype": entry.get("setype"), **modes}
-        file_specs = entry.get("files") or files or list(DEFAULT_FILES)
-        if not isinstance(file_specs, (list, tuple)):
-            _fail(f"{label}: files must be a list, not {file_specs!r}")
-        planned_files = [_file(f, dest_dir=dest_dir, defaults=defaults, label=label) for f in file_specs]
-        names = [f["name"] for f in planned_files]
-        for f in planned_files:
-            if f["path"] in paths:
-                _fail(f"{f['path']} is written for both {paths[f['path']]} and {domain}")
-            paths[f["path"]] = domain
-        if len(set(names)) != len(names):
-            _fail(f"{label}: a file is listed twice ({', '.join(names)})")
-        password = entry.get("pfx_password", pfx_password)
-        if "bundle.pfx" in names and not password:
-            _fail(f"{label}: bundle.pfx of {domain} needs a pfx_password (entry or certctrl_pfx_password)")
-        entry_services = entry.get("services", services or [])
-        if not isinstance(entry_services, (list, tuple)):
-            _fail(f"{label}: services must be a list of service names, not {entry_services!r}")
-        endpoints = entry.get("verify_endpoints") or []
-        if not isinstance(endpoints, (list, tuple)):
-            _fail(f"{label}: verify_endpoints must be a list, not {endpoints!r}")
-        endpoints = list(endpoints) + list(verify_endpoints.get(domain) or verify_endpoints.get(str(record["id"])) or [])
-        plan.append(
-            {
-                "id": int(record["id"]),
-                "domain_name": domain,
-                "dest_dir": posixpath.normpath(dest_dir),
-                "directory": {"mode": modes["directory_mode"], "owner": defaults["owner"] or None, "group": defaults["group"] or None},
-                "files": planned_files,
-                "services": [_service(s, definitions, label) for s in entry_services],
-                "verify_endpoints": [_endpoint(e, domain) for e in endpoints],
-                "pfx_password": password if "bundle.pfx" in names else None,
-            }
-        )
-    return plan
+    role = {
+        "cert_root": cert_root,
+        "files": files,
+        "owner": owner,
+        "group": group,
+        "modes": role_modes,
+        "services": services or [],
+        "definitions": definitions or {},
+        "verify_endpoints": verify_endpoints or {},
+        "pfx_password": pfx_password,
+    }
+    paths: dict[str, str] = {}
+    return [_plan_entry(label, entry, _select(assigned, entry, label), role=role, paths=paths) for label, entry in labelled]
 
 
-__all__ = ["DEFAULT_FILES", "ENTRY_KEYS", "OUTPUT_FILES", "SECRET_FILES", "PlanError", "deploy_plan", "normalize_mode"]
+def _entry_files(label: str, entry: dict, *, role_files: list | None, dest_dir: str, defaults: dict, domain: str, paths: dict[str, str]) -> list[dict]:
+    """The entry's planned files; each path is claimed in ``paths`` (path -> domain), so no two certificates write one file."""
+    file_specs = entry.get("files") or role_files or list(DEFAULT_FILES)
+    if not isinstance(file_specs, (list, tuple)):
+        _fail(f"{label}: files must be a list, not {file_specs!r}")
+    planned_files = [_file(f, dest_dir=dest_dir, defaults=defaults, label=label) for f in file_specs]
+    for f in planned_files:
+        if f["path"] in paths:
+            _fail(f"{f['path']} is written for both {paths[f['path']]} and {domain}")
+        paths[f["path"]] = domain
+    names = [f["name"] for f in planned_files]
+    if len(set(names)) != len(names):
+        _fail(f"{label}: a file is listed twice ({', '.join(names)})")
+    return planned_files
+
+
+def _plan_entry(label: str, entry: dict, record: dict, *, role: dict, paths: dict[str, str]) -> dict:
+    """One certificate's plan: the entry's own settings over the role's (``role``: deploy_plan's arguments)."""
+    domain = str(record.get("domain_name") or record["id"])
+    dest_dir = entry.get("dest_dir") or posixpath.join(role["cert_root"], domain.replace("*", "_"))
+    if not posixpath.isabs(str(dest_dir)):
+        _fail(f"{label}: dest_dir {dest_dir!r} of {domain} must be an absolute path (certctrl_cert_root too)")
+    modes = {k: normalize_mode(entry[k], f"{label}: {k}") if entry.get(k) not in (None, "") else v for k, v in role["modes"].items()}
+    defaults = {"owner": entry.get("owner", role["owner"]), "group": entry.get("group", role["group"]), "setype": entry.get("setype"), **modes}
+    planned_files = _entry_files(label, entry, role_files=role["files"], dest_dir=dest_dir, defaults=defaults, domain=domain, paths=paths)
+    names = [f["name"] for f in planned_files]
+    password = entry.get("pfx_password", role["pfx_password"])
+    if "bundle.pfx" in names and not password:
+        _fail(f"{label}: bundle.pfx of {domain} needs a pfx_password (entry or certctrl_pfx_password)")
+    entry_services = entry.get("services", role["services"])
+    if not isinstance(entry_services, (list, tuple)):
+        _fail(f"{label}: services must be a list of service names, not {entry_services!r}")
+    endpoints = entry.get("verify_endpoints") or []
+    if not isinstance(endpoints, (list, tuple)):
+        _fail(f"{label}: verify_endpoints must be a list, not {endpoints!r}")
+    endpoints = list(endpoints) + list(role["verify_endpoints"].get(domain) or role["verify_endpoints"].get(str(record["id"])) or [])
+    return {
+        "id": int(record["id"]),
+        "domain_name": domain,
+        "dest_dir": posixpath.normpath(dest_dir),
+        "directory": {"mode": modes["directory_mode"], "owner": defaults["owner"] or None, "group": defaults["group"] or None},
+        "files": planned_files,
+        "services": [_service(s, role["definitions"], label) for s in entry_services],
+        "verify_endpoints": [_endpoint(e, domain) for e in endpoints],
+        "pfx_password": password if "bundle.pfx" in names else None,
+    }
+
+
+__all__ = ["ENTRY_KEYS", "PlanError", "deploy_plan", "normalize_mode"]

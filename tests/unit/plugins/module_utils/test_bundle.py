@@ -25,12 +25,12 @@ from ansible_collections.cjj365.certctrl.plugins.module_utils._bundle import (
     OUTPUT_FILES,
     Bundle,
     name_covered,
-    normalize_fingerprint,
     parse_bundle,
     render,
     validate,
 )
 from ansible_collections.cjj365.certctrl.plugins.module_utils._errors import CertCtrlError
+from ansible_collections.cjj365.certctrl.plugins.module_utils._pem import normalize_fingerprint
 from ansible_collections.cjj365.certctrl.plugins.module_utils._x509 import sha256_fingerprint
 
 NOW = datetime.datetime(2026, 6, 1, 12, 0, tzinfo=datetime.timezone.utc)
