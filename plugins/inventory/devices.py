@@ -143,8 +143,8 @@ import typing as t
 from ansible.errors import AnsibleError, AnsibleParserError
 from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
 
-from ansible_collections.cjj365.certctrl.plugins.module_utils._errors import NotFoundError, PermissionDeniedError
-from ansible_collections.cjj365.certctrl.plugins.module_utils._paths import MAX_PAGE_SIZE
+from ansible_collections.cjj365.certctrl.plugins.module_utils._client import check_page_size
+from ansible_collections.cjj365.certctrl.plugins.module_utils._errors import CertCtrlError, NotFoundError, PermissionDeniedError
 from ansible_collections.cjj365.certctrl.plugins.module_utils._resources import device_certificates, list_devices
 from ansible_collections.cjj365.certctrl.plugins.plugin_utils._client import CONNECTION_OPTIONS, client_from_plugin, plain, translate_errors, var_options
 from ansible_collections.cjj365.certctrl.plugins.plugin_utils._unsafe import make_unsafe
@@ -195,9 +195,10 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
 
     def _query(self, connection: dict[str, t.Any]) -> dict[str, t.Any]:
         """What the cached data depends on. The key is represented by a short hash, never by itself."""
-        page_size = self.get_option("page_size")
-        if not 1 <= page_size <= MAX_PAGE_SIZE:
-            raise AnsibleParserError(f"cert-ctrl devices inventory: page_size must be between 1 and {MAX_PAGE_SIZE}, not {page_size}")
+        try:
+            check_page_size(self.get_option("page_size"))
+        except CertCtrlError as exc:
+            raise AnsibleParserError(f"cert-ctrl devices inventory: {exc.msg}") from exc
         key = str(connection["api_key"] or "")
         return {
             "format": CACHE_FORMAT,

@@ -31,21 +31,33 @@ def ensure(client: CertCtrlClient, params: t.Mapping[str, t.Any], *, check_mode:
     if params.get("id") and params.get("name"):
         desired["name"] = params["name"]  # identified by id: the name is a setting (rename)
     if current is None:
-        if params.get("id"):
-            raise CertCtrlError(
-                f"ACME account {params['id']} does not exist or is not visible to this API key (HTTP 404 not found; check the id,"
-                " or omit it to create an account by name)",
-                status=404,
-            )
-        if not desired.get("provider"):
-            raise CertCtrlError(f"ACME account {params['name']!r} does not exist; provider is required to create it")
+        _check_creatable(params, desired)
         body = {"name": params["name"], **desired}
         if check_mode:
             return _result(True, None, state.predict(None, body, TEMPLATE), diff)
-        after, is_new = _create(client, body, warn)
+        current, is_new = _create(client, body, warn)
         if is_new:
-            return _result(True, None, after, diff)
-        current = after  # a parallel run created it while this one waited for the lock: compare with it
+            return _result(True, None, current, diff)
+        # A parallel run created it while this one waited for the lock: compare with it.
+    return _update(client, current, desired, check_mode=check_mode, diff=diff, warn=warn)
+
+
+def _check_creatable(params: t.Mapping[str, t.Any], desired: t.Mapping[str, t.Any]) -> None:
+    """An account that does not exist is created only by name, and only with a provider."""
+    if params.get("id"):
+        raise CertCtrlError(
+            f"ACME account {params['id']} does not exist or is not visible to this API key (HTTP 404 not found; check the id,"
+            " or omit it to create an account by name)",
+            status=404,
+        )
+    if not desired.get("provider"):
+        raise CertCtrlError(f"ACME account {params['name']!r} does not exist; provider is required to create it")
+
+
+def _update(
+    client: CertCtrlClient, current: dict, desired: t.Mapping[str, t.Any], *, check_mode: bool, diff: bool, warn: t.Callable[[str], None]
+) -> t.Dict[str, t.Any]:
+    """Bring an existing account to ``desired``: a PUT of the changed fields, or nothing."""
     changed = state.differences(current, desired, NORMALIZERS)
     unseen = state.not_echoed(current, desired)
     if unseen:

@@ -37,11 +37,18 @@ except ImportError as exc:  # pragma: no cover - reported by the adapters with m
 else:
     REQUESTS_IMPORT_ERROR = None
 
+# galaxy.yml's version, written here because modules run where galaxy.yml is not; tests/unit/test_version_claims.py keeps the two equal.
 COLLECTION_VERSION = "0.1.0"
 USER_AGENT = f"cjj365.certctrl/{COLLECTION_VERSION} ansible-core/{ANSIBLE_VERSION}"
 DEFAULT_API_URL = "https://api.cjj365.cc"
 DEFAULT_PAGE_SIZE = 100
-DEFAULT_MAX_DOWNLOAD = 10 * 1024 * 1024
+MAX_PAGE_SIZE = 1000  # the largest page the lookup and the inventory let a user ask for
+# Answers after which a request may be sent again: the server (or a proxy) did not do the work now.
+RETRYABLE_STATUSES = frozenset({429, 502, 503, 504})
+# The one retryable answer that also says the server did not act: even a POST may be sent again after it.
+RATE_LIMITED = 429
+# Answers to a write that may hide a success (the server may have acted before failing): re-read before sending again.
+UNCERTAIN_STATUSES = frozenset({500, 502, 503, 504})
 # Page sizes a server may cap a list at without saying so (the contract's default limit, the updates endpoint's cap...).
 LIKELY_PAGE_CAPS = frozenset({50, 100, 200, 250, 500, 1000})
 _DELTA_SECONDS = re.compile(r"\d+(\.\d+)?")
@@ -59,7 +66,7 @@ class RetryPolicy:
     def __init__(
         self,
         retries: int = 5,
-        statuses: frozenset = frozenset({429, 502, 503, 504}),
+        statuses: frozenset = RETRYABLE_STATUSES,
         backoff_base: float = 0.5,  # seconds; attempt n waits up to base * 2**n (full jitter)
         backoff_max: float = 30.0,
         retry_after_max: float = 60.0,  # a server's Retry-After is honoured up to this many seconds
@@ -240,8 +247,8 @@ class CertCtrlClient:
         """Every item of a list endpoint (see ``iter_items``), or the first ``limit`` items."""
         return list(self.iter_items(path, params, page_size=page_size, limit=limit))
 
-    def download(self, path: str, *, max_bytes: int = DEFAULT_MAX_DOWNLOAD, headers: t.Optional[t.Dict[str, str]] = None) -> Download:
-        """GET a binary body (the bundle zip), refusing anything larger than ``max_bytes``."""
+    def download(self, path: str, *, max_bytes: int, headers: t.Optional[t.Dict[str, str]] = None) -> Download:
+        """GET a binary body (the bundle zip, whose limit is _resources.BUNDLE_MAX_BYTES), refusing anything larger than ``max_bytes``."""
         return self._with_retries("GET", path, lambda: self._download_once(path, max_bytes, headers or {}))
 
     def request(self, method: str, path: str, *, params: t.Optional[t.Dict[str, t.Any]] = None, body: t.Any = None) -> t.Any:
@@ -256,36 +263,14 @@ class CertCtrlClient:
     def _send(self, method: str, path: str, **kwargs: t.Any) -> "requests.Response":
         if not path.startswith("/"):
             path = "/" + path
-        url = self.api_url + path
         self.stats["requests"] += 1
         try:
             with warnings.catch_warnings():
                 # validate_certs=false is the user's explicit choice; urllib3's warning would only add noise.
                 warnings.simplefilter("ignore")
-                response = self.session.request(method, url, timeout=self.timeout, allow_redirects=False, verify=self._verify, **kwargs)
-        except SSLError as exc:
-            if not _VERIFY_FAILED.search(str(exc)):
-                # Not a certificate problem (wrong port or scheme, connection cut mid-handshake): a transport error.
-                error = TransportError(f"{method} {path}: TLS connection to {self.api_url} failed: {self._scrub(_tls_reason(exc))}", method=method, path=path)
-                raise _Retryable(error) from None
-            raise TransportError(
-                f"{method} {path}: TLS verification of {self.api_url} failed ({self._scrub(_tls_reason(exc))}); set ca_path to the CA"
-                " bundle that signed the server certificate (validate_certs=false disables the check, not recommended)",
-                method=method,
-                path=path,
-            ) from None
-        except ConnectTimeout:
-            error = TransportError(f"{method} {path}: connecting to {self.api_url} timed out after {self.timeout} s", method=method, path=path)
-            raise _Retryable(error, sent=False) from None
-        except ReadTimeout:
-            error = TransportError(f"{method} {path}: no answer from {self.api_url} within {self.timeout} s (timeout option)", method=method, path=path)
-            raise _Retryable(error) from None
-        except requests.exceptions.ConnectionError as exc:
-            sent = not _never_connected(exc)
-            error = TransportError(f"{method} {path}: connection to {self.api_url} failed: {self._scrub(_short(exc))}", method=method, path=path)
-            raise _Retryable(error, sent=sent) from None
+                response = self.session.request(method, self.api_url + path, timeout=self.timeout, allow_redirects=False, verify=self._verify, **kwargs)
         except (requests.exceptions.RequestException, OSError) as exc:
-            raise TransportError(f"{method} {path}: request failed: {self._scrub(_short(exc))}", method=method, path=path) from None
+            raise self._transport_failure(method, path, exc) from None
         if 300 <= response.status_code < 400:
             location = response.headers.get("Location", "?")
             raise InvalidResponseError(
@@ -298,9 +283,32 @@ class CertCtrlClient:
         if response.status_code >= 400:
             error = _error_from(response, method, path, self._scrub)
             if response.status_code in self.policy.statuses:
-                raise _Retryable(error, retry_after=parse_retry_after(response.headers.get("Retry-After")), sent=response.status_code != 429)
+                raise _Retryable(error, retry_after=parse_retry_after(response.headers.get("Retry-After")), sent=response.status_code != RATE_LIMITED)
             raise error
         return response
+
+    def _transport_failure(self, method: str, path: str, exc: Exception) -> Exception:
+        """The exception to raise for a request that got no HTTP answer: ``_Retryable`` when sending it again may help."""
+        where = f"{method} {path}"
+        if isinstance(exc, SSLError):
+            if _VERIFY_FAILED.search(str(exc)):
+                return TransportError(
+                    f"{where}: TLS verification of {self.api_url} failed ({self._scrub(_tls_reason(exc))}); set ca_path to the CA"
+                    " bundle that signed the server certificate (validate_certs=false disables the check, not recommended)",
+                    method=method,
+                    path=path,
+                )
+            # Not a certificate problem (wrong port or scheme, connection cut mid-handshake): a transport error.
+            return _Retryable(TransportError(f"{where}: TLS connection to {self.api_url} failed: {self._scrub(_tls_reason(exc))}", method=method, path=path))
+        if isinstance(exc, ConnectTimeout):
+            error = TransportError(f"{where}: connecting to {self.api_url} timed out after {self.timeout} s", method=method, path=path)
+            return _Retryable(error, sent=False)
+        if isinstance(exc, ReadTimeout):
+            return _Retryable(TransportError(f"{where}: no answer from {self.api_url} within {self.timeout} s (timeout option)", method=method, path=path))
+        if isinstance(exc, requests.exceptions.ConnectionError):
+            error = TransportError(f"{where}: connection to {self.api_url} failed: {self._scrub(_short(exc))}", method=method, path=path)
+            return _Retryable(error, sent=not _never_connected(exc))
+        return TransportError(f"{where}: request failed: {self._scrub(_short(exc))}", method=method, path=path)
 
     def _json_once(self, method: str, path: str, params: t.Optional[t.Dict[str, t.Any]], body: t.Any) -> _Answer:
         response = self._send(method, path, params=params, json=body) if body is not None else self._send(method, path, params=params)
@@ -311,7 +319,7 @@ class CertCtrlClient:
         except ValueError:
             raise _Retryable(
                 InvalidResponseError(
-                    f"{method} {path}: HTTP {response.status_code} answer is not valid JSON (truncated or malformed):" f" {self._scrub(response.text[:120])!r}",
+                    f"{method} {path}: HTTP {response.status_code} answer is not valid JSON (truncated or malformed): {self._scrub(response.text[:120])!r}",
                     status=response.status_code,
                     method=method,
                     path=path,
@@ -394,6 +402,13 @@ def cleartext(api_url: str) -> bool:
         return True
 
 
+def check_page_size(page_size: int) -> int:
+    """A page size a user asked for (lookup, inventory), or an error naming the range the client accepts."""
+    if not 1 <= page_size <= MAX_PAGE_SIZE:
+        raise CertCtrlError(f"page_size must be between 1 and {MAX_PAGE_SIZE}, not {page_size}")
+    return page_size
+
+
 def _error_from(response: "requests.Response", method: str, path: str, scrub: t.Callable[[str], str]) -> CertCtrlError:
     try:
         envelope = response.json()["error"]
@@ -438,11 +453,17 @@ def _too_large(path: str, max_bytes: int) -> InvalidResponseError:
 __all__ = [
     "COLLECTION_VERSION",
     "DEFAULT_API_URL",
+    "DEFAULT_PAGE_SIZE",
+    "MAX_PAGE_SIZE",
+    "RATE_LIMITED",
+    "RETRYABLE_STATUSES",
+    "UNCERTAIN_STATUSES",
     "USER_AGENT",
     "CertCtrlClient",
     "Download",
     "Page",
     "RetryPolicy",
+    "check_page_size",
     "cleartext",
     "normalize_api_url",
     "parse_retry_after",

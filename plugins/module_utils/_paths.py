@@ -10,11 +10,9 @@ import re
 import typing as t
 
 from ansible_collections.cjj365.certctrl.plugins.module_utils import _state as state
-from ansible_collections.cjj365.certctrl.plugins.module_utils._client import DEFAULT_PAGE_SIZE, CertCtrlClient
+from ansible_collections.cjj365.certctrl.plugins.module_utils._client import DEFAULT_PAGE_SIZE, CertCtrlClient, check_page_size
 from ansible_collections.cjj365.certctrl.plugins.module_utils._errors import CertCtrlError
-
-ME = "/apiv1/me"
-MAX_PAGE_SIZE = 1000
+from ansible_collections.cjj365.certctrl.plugins.module_utils._resources import ME
 
 # Placeholders of the route patterns.
 ID = "<id>"
@@ -93,6 +91,18 @@ def readable_forms() -> str:
 
 def resolve(term: t.Any) -> ApiPath:
     """Check one term (``certificates/42``, ``/apiv1/me/devices`` ...) and return the path to GET."""
+    segments = _segments(term, _checked_text(term))
+    for pattern, reason in REFUSED:
+        if _matches(pattern, segments):
+            raise InvalidPathError(f"{term!r}: {ME}/{'/'.join(pattern)} {reason}")
+    for route in READABLE:
+        if _matches(route.pattern, segments):
+            return ApiPath(term=term, path=f"{ME}/{'/'.join(segments)}", route=route)
+    raise InvalidPathError(f"{term!r} is not a readable cert-ctrl resource; readable paths (ids are positive integers): {readable_forms()}")
+
+
+def _checked_text(term: t.Any) -> str:
+    """The term as text, refused when it is not a plain path (a method, a query string, other characters)."""
     if not isinstance(term, str):
         raise InvalidPathError(f"a term must be a path such as 'certificates/42', not {type(term).__name__} {term!r}")
     text = term.strip()
@@ -105,6 +115,11 @@ def resolve(term: t.Any) -> ApiPath:
         )
     if not text or not _PATH.fullmatch(text):
         raise InvalidPathError(f"{term!r}: a path may contain only letters, digits, '-', '_', '.' and '/' (no spaces, '%' or '\\')")
+    return text
+
+
+def _segments(term: str, text: str) -> t.Tuple[str, ...]:
+    """The path segments below /apiv1/me (the prefix is optional); none of them empty, '.' or '..'."""
     relative = text.lstrip("/")
     if relative == "apiv1/me" or relative.startswith("apiv1/me/"):
         relative = relative[len("apiv1/me") :].lstrip("/")
@@ -117,13 +132,7 @@ def resolve(term: t.Any) -> ApiPath:
         raise InvalidPathError(f"{term!r}: name a resource, one of: {readable_forms()}")
     if any(seg in ("", ".", "..") for seg in segments):
         raise InvalidPathError(f"{term!r}: empty, '.' and '..' path segments are not accepted")
-    for pattern, reason in REFUSED:
-        if _matches(pattern, segments):
-            raise InvalidPathError(f"{term!r}: {ME}/{'/'.join(pattern)} {reason}")
-    for route in READABLE:
-        if _matches(route.pattern, segments):
-            return ApiPath(term=term, path=f"{ME}/{'/'.join(segments)}", route=route)
-    raise InvalidPathError(f"{term!r} is not a readable cert-ctrl resource; readable paths (ids are positive integers): {readable_forms()}")
+    return segments
 
 
 def read(
@@ -160,8 +169,7 @@ def _read_list(
     page_size: int,
     warn: t.Optional[t.Callable[[str], None]],
 ) -> t.List[t.Any]:
-    if not 1 <= page_size <= MAX_PAGE_SIZE:
-        raise CertCtrlError(f"page_size must be between 1 and {MAX_PAGE_SIZE}, not {page_size}")
+    check_page_size(page_size)
     if limit is not None and limit < 1:
         raise CertCtrlError(f"limit must be at least 1, not {limit}")
     if not filters:
@@ -169,7 +177,7 @@ def _read_list(
     params = {name: filters[name] for name in api_path.route.server_filters if isinstance(filters.get(name), str)}
     found: t.List[t.Any] = []
     fields: t.Set[str] = set()
-    for item in iter_items(client, api_path.path, params, page_size=page_size):
+    for item in client.iter_items(api_path.path, params, page_size=page_size):
         if isinstance(item, dict):
             fields.update(item)
         if item_matches(item, filters):
@@ -180,11 +188,6 @@ def _read_list(
     if warn and fields and unknown:
         warn(f"{api_path.term}: no item has the field(s) {', '.join(unknown)} used as filter(s); known fields: {', '.join(sorted(fields))}")
     return found
-
-
-def iter_items(client: CertCtrlClient, path: str, params: t.Mapping[str, t.Any], *, page_size: int) -> t.Iterator[t.Any]:
-    """The items of a list endpoint, page by page: the client's pagination (``meta.total``, silent caps)."""
-    return client.iter_items(path, params, page_size=page_size)
 
 
 def item_matches(item: t.Any, filters: t.Mapping[str, t.Any]) -> bool:
@@ -224,4 +227,4 @@ def _matches(pattern: t.Tuple[str, ...], segments: t.Tuple[str, ...]) -> bool:
     return True
 
 
-__all__ = ["MAX_PAGE_SIZE", "READABLE", "REFUSED", "ApiPath", "InvalidPathError", "item_matches", "iter_items", "read", "readable_forms", "resolve"]
+__all__ = ["READABLE", "REFUSED", "ApiPath", "InvalidPathError", "item_matches", "read", "readable_forms", "resolve"]

@@ -9,6 +9,7 @@
 import time
 import typing as t
 
+from ansible_collections.cjj365.certctrl.plugins.module_utils._client import UNCERTAIN_STATUSES
 from ansible_collections.cjj365.certctrl.plugins.module_utils._errors import APIError, CertCtrlError, InvalidResponseError, TransportError
 
 Normalizer = t.Callable[[t.Any], t.Any]
@@ -21,8 +22,9 @@ SECRET_FIELDS = frozenset(
 # Heavy PEM fields of a certificate record: returned only on request, never diffed.
 HEAVY_FIELDS = frozenset({"cert", "csr"})
 REDACTED = "<redacted: private key material>"
-# A create that fails with one of these may or may not have been acted on: re-read before sending again.
-_UNCERTAIN_STATUSES = frozenset({500, 502, 503, 504})
+# Parts of field names that say "key material" in records that may carry fields the contract does not list
+# (production's enc_privkey_b64, privkey_nonce_b64 ...).
+_KEY_LIKE = ("priv", "key_pem")
 
 
 # -- normalizers ------------------------------------------------------------------------------
@@ -112,12 +114,16 @@ def describe_differences(changed: t.Mapping[str, t.Mapping[str, t.Any]], labels:
 # -- what leaves the module ---------------------------------------------------------------------
 
 
-def public(record: t.Optional[t.Mapping[str, t.Any]], *, keep_heavy: bool = False) -> t.Dict[str, t.Any]:
-    """A record fit for results: no key material, no heavy PEM fields unless ``keep_heavy``."""
+def public(
+    record: t.Optional[t.Mapping[str, t.Any]], *, keep_heavy: t.Union[bool, t.AbstractSet[str]] = False, drop_key_like: bool = False
+) -> t.Dict[str, t.Any]:
+    """A record fit for results: no key material, no heavy PEM fields unless ``keep_heavy`` (True: all of them,
+    a set: those). ``drop_key_like`` also drops every field whose name looks like key material, listed or not."""
     if not record:
         return {}
-    drop = SECRET_FIELDS if keep_heavy else SECRET_FIELDS | HEAVY_FIELDS
-    return {key: _scrub(value) for key, value in record.items() if key not in drop}
+    kept = keep_heavy if isinstance(keep_heavy, (set, frozenset)) else (HEAVY_FIELDS if keep_heavy else frozenset())
+    drop = SECRET_FIELDS | (HEAVY_FIELDS - kept)
+    return {key: _scrub(value) for key, value in record.items() if key not in drop and not (drop_key_like and _key_like(key))}
 
 
 def make_diff(before: t.Optional[t.Mapping[str, t.Any]], after: t.Optional[t.Mapping[str, t.Any]]) -> t.Dict[str, t.Dict[str, t.Any]]:
@@ -133,6 +139,10 @@ def _scrub(value: t.Any) -> t.Any:
     if isinstance(value, list):
         return [_scrub(v) for v in value]
     return value
+
+
+def _key_like(name: str) -> bool:
+    return any(part in name.lower() for part in _KEY_LIKE)
 
 
 def _identity(value: t.Any) -> t.Any:
@@ -162,7 +172,7 @@ def create_or_adopt(
         try:
             return create(), False
         except (TransportError, InvalidResponseError, APIError) as exc:
-            if isinstance(exc, APIError) and exc.status not in _UNCERTAIN_STATUSES:
+            if isinstance(exc, APIError) and exc.status not in UNCERTAIN_STATUSES:
                 raise
             error: CertCtrlError = exc
         found = reread()

@@ -1,7 +1,8 @@
 # Copyright (c) 2026, cjj365.certctrl contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""The version claims agree with what is tested: meta/runtime.yml, the EE, tests/config.yml, the README, noxfile.py."""
+"""The version claims agree with what is tested: meta/runtime.yml, the EE, tests/config.yml, the README, noxfile.py;
+and the collection's own version (galaxy.yml) with the one the client sends in its User-Agent."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ import re
 from pathlib import Path
 
 import yaml
+
+from ansible_collections.cjj365.certctrl.plugins.module_utils._client import COLLECTION_VERSION, USER_AGENT
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -74,3 +77,10 @@ def test_the_readme_states_each_tested_core_and_host_python() -> None:
         ), f"README.md does not say that {core} is tested on Python {python}"
     oldest = constants["HOST_PYTHON"][supported_cores()[0]]
     assert f"{oldest} or later" in readme or f"{oldest}+" in readme, f"README.md does not state the hosts' Python ({oldest} or later)"
+
+
+def test_the_client_sends_the_version_of_galaxy_yml() -> None:
+    # Modules run where galaxy.yml is not, so the client carries the version as a constant: this keeps it honest.
+    galaxy = yaml.safe_load((REPO / "galaxy.yml").read_text())
+    assert galaxy["version"] == COLLECTION_VERSION
+    assert USER_AGENT.startswith(f"cjj365.certctrl/{galaxy['version']} ansible-core/")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import shlex
 import shutil
@@ -58,7 +59,7 @@ def parser() -> argparse.ArgumentParser:
         nargs="?",
         const="real",
         choices=("real", "always-valid"),
-        help="start pebble (+ pebble-challtestsrv as DNS) for the emulator's lifetime and issue through it; " "'always-valid' skips validation",
+        help="start pebble (+ pebble-challtestsrv as DNS) for the emulator's lifetime and issue through it; 'always-valid' skips validation",
     )
     return p
 
@@ -111,8 +112,8 @@ def write_env_file(path: str, info: dict) -> None:
     os.replace(tmp, path)
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_args(argv)
+def start_instance(args: argparse.Namespace) -> tuple[Instance, Pebble | None, str | None]:
+    """The running instance, and the pebble it issues through with --pebble (stopped again when the start fails)."""
     peb = peb_dir = pebble_info = None
     try:
         rate = parse_rate(args.rate_limit) if args.rate_limit else None
@@ -120,10 +121,34 @@ def main(argv: list[str] | None = None) -> int:
             peb, peb_dir = start_pebble(args.pebble)
             args.acme_directory, args.acme_ca_file, args.acme_http_port = peb.directory_url, peb.tls_ca_file, peb.http_port
             pebble_info = {**peb.info(), "root_file": os.path.join(peb_dir, "root.pem")}
-        inst = Instance(Config.from_args(args, rate, pebble_info)).start()
-    except (OSError, ValueError, RuntimeError) as exc:  # RuntimeError: pebble.PebbleError
+        return Instance(Config.from_args(args, rate, pebble_info)).start(), peb, peb_dir
+    except (OSError, ValueError, RuntimeError):
         if peb is not None:
             stop_pebble(peb, peb_dir)
+        raise
+
+
+def shutdown(inst: Instance, peb: Pebble | None, peb_dir: str | None) -> None:
+    inst.stop()
+    if peb is not None:
+        stop_pebble(peb, peb_dir)
+
+
+def banner(info: dict) -> str:
+    """The "listening" line: where the API is, how it issues, which profile it answers in."""
+    line = "certctrl-emulator listening on {}".format(info["base_url"])
+    if info.get("http_url"):
+        line += " (plain HTTP on {})".format(info["http_url"])
+    if info["acme_backend"]["kind"] == "acme":
+        line += "; ACME issuance through {}".format(info["acme_backend"]["directory"])
+    return line + "; {} profile".format(info["profile"])
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        inst, peb, peb_dir = start_instance(args)
+    except (OSError, ValueError, RuntimeError) as exc:  # RuntimeError: pebble.PebbleError
         sys.stderr.write(f"certctrl-emulator: {exc}\n")
         return 2
     stop = threading.Event()
@@ -133,19 +158,12 @@ def main(argv: list[str] | None = None) -> int:
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
-    line = "certctrl-emulator listening on {}".format(inst.info["base_url"])
-    if inst.info.get("http_url"):
-        line += " (plain HTTP on {})".format(inst.info["http_url"])
-    if inst.info["acme_backend"]["kind"] == "acme":
-        line += "; ACME issuance through {}".format(inst.info["acme_backend"]["directory"])
-    line += "; {} profile".format(inst.info["profile"])
+    line = banner(inst.info)
     if args.env_file:
         try:
             write_env_file(args.env_file, inst.info)
         except OSError as exc:
-            inst.stop()
-            if peb is not None:
-                stop_pebble(peb, peb_dir)
+            shutdown(inst, peb, peb_dir)
             sys.stderr.write(f"certctrl-emulator: --env-file {args.env_file}: {exc}\n")
             return 2
         line += f"; its environment: . {shlex.quote(os.path.abspath(args.env_file))}"
@@ -154,13 +172,9 @@ def main(argv: list[str] | None = None) -> int:
     while not stop.wait(0.5):
         pass
     if args.env_file:
-        try:
+        with contextlib.suppress(OSError):
             os.unlink(args.env_file)
-        except OSError:
-            pass
-    inst.stop()
-    if peb is not None:
-        stop_pebble(peb, peb_dir)
+    shutdown(inst, peb, peb_dir)
     sys.stderr.write("certctrl-emulator stopped\n")
     return 0
 

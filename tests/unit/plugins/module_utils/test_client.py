@@ -23,10 +23,9 @@ import time
 import typing as t
 import uuid
 import zipfile
-from pathlib import Path
 
 import pytest
-import yaml
+import requests
 from ansible.module_utils.ansible_release import __version__ as ANSIBLE_VERSION
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import pkcs12
@@ -34,9 +33,14 @@ from cryptography.hazmat.primitives.serialization import pkcs12
 from ansible_collections.cjj365.certctrl.plugins.module_utils import _resources as res
 from ansible_collections.cjj365.certctrl.plugins.module_utils._client import (
     COLLECTION_VERSION,
+    MAX_PAGE_SIZE,
+    RATE_LIMITED,
+    RETRYABLE_STATUSES,
+    UNCERTAIN_STATUSES,
     USER_AGENT,
     CertCtrlClient,
     RetryPolicy,
+    check_page_size,
     parse_retry_after,
 )
 from ansible_collections.cjj365.certctrl.plugins.module_utils._errors import (
@@ -52,7 +56,6 @@ from ansible_collections.cjj365.certctrl.plugins.module_utils._errors import (
     TransportError,
 )
 
-REPO = Path(__file__).resolve().parents[4]
 DEVICES = "/apiv1/me/devices"
 DEVICES_ROUTE = "GET /apiv1/me/devices"
 UNKNOWN_KEY = "ak_unknown_0123456789abcdef"
@@ -576,6 +579,48 @@ def test_backoff_stays_bounded_for_absurd_attempts_and_retry_after():
     assert policy.statuses == frozenset({429, 502, 503, 504})
 
 
+def test_the_status_sets_name_two_concepts():
+    # A retryable answer may be sent again; an uncertain one may hide a write. Only the rate limit is both "retry"
+    # and "the server did not act", which is why a POST answered 429 is the one POST the client sends again.
+    assert RETRYABLE_STATUSES.difference(UNCERTAIN_STATUSES) == {RATE_LIMITED}
+    assert RetryPolicy().statuses == RETRYABLE_STATUSES
+
+
+@pytest.mark.parametrize(
+    ("exc", "retryable", "sent", "words"),
+    [
+        (requests.exceptions.SSLError("[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed"), False, None, "TLS verification"),
+        (requests.exceptions.SSLError("[SSL: WRONG_VERSION_NUMBER] wrong version number"), True, True, "TLS connection"),
+        (requests.exceptions.ConnectTimeout("timed out"), True, False, "timed out after"),
+        (requests.exceptions.ReadTimeout("read timed out"), True, True, "no answer from"),
+        (requests.exceptions.ConnectionError("NewConnectionError: refused"), True, False, "connection to"),
+        (requests.exceptions.ConnectionError("Connection aborted. RemoteDisconnected"), True, True, "connection to"),
+        (requests.exceptions.InvalidHeader("bad header"), False, None, "request failed"),
+    ],
+)
+def test_a_request_without_an_answer_is_classified(exc, retryable, sent, words):
+    from ansible_collections.cjj365.certctrl.plugins.module_utils._client import _Retryable
+
+    client = CertCtrlClient(api_url="http://127.0.0.1:9", api_key="ak_classify_0123456789")
+    failure = client._transport_failure("GET", "/x", exc)
+    assert isinstance(failure, _Retryable) is retryable
+    error = failure.error if retryable else failure
+    assert isinstance(error, TransportError) and error.msg.startswith("GET /x: ") and words in error.msg
+    if retryable:
+        assert failure.sent is sent
+
+
+@pytest.mark.parametrize("page_size", [1, 100, MAX_PAGE_SIZE])
+def test_check_page_size_accepts_the_range(page_size):
+    assert check_page_size(page_size) == page_size
+
+
+@pytest.mark.parametrize("page_size", [0, -1, MAX_PAGE_SIZE + 1])
+def test_check_page_size_refuses_outside_the_range(page_size):
+    with pytest.raises(CertCtrlError, match=rf"^page_size must be between 1 and {MAX_PAGE_SIZE}, not {page_size}$"):
+        check_page_size(page_size)
+
+
 def test_an_unusable_retry_after_header_falls_back_to_backoff():
     with TinyServer(503, b'{"error": {"code": 5017, "what": "busy"}}', {"Content-Type": "application/json", "Retry-After": "nan"}) as server:
         client, rec = tiny_client(server, retries=1)
@@ -1020,18 +1065,13 @@ def test_request_headers_user_agent_auth_and_json():
         assert client.post("/apiv1/me/acme-accounts", {"name": "n"}) == {"id": 7}
         assert client.get(DEVICES) == {"id": 7}
     post, get = server.requests
-    expected_ua = f"cjj365.certctrl/0.1.0 ansible-core/{ANSIBLE_VERSION}"
+    expected_ua = f"cjj365.certctrl/{COLLECTION_VERSION} ansible-core/{ANSIBLE_VERSION}"
     assert expected_ua == USER_AGENT
     for request in (post, get):
         assert request["headers"]["User-Agent"] == expected_ua
         assert request["headers"]["Authorization"] == "Bearer ak_headers_0123456789"
         assert request["headers"]["Accept"] == "application/json"
     assert post["headers"]["Content-Type"] == "application/json"
-
-
-def test_collection_version_matches_galaxy_yml():
-    galaxy = yaml.safe_load((REPO / "galaxy.yml").read_text())
-    assert galaxy["version"] == COLLECTION_VERSION == "0.1.0"
 
 
 def test_delete_answering_204_returns_none(emu, self_ca_account):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import pytest
 
 from ansible_collections.cjj365.certctrl.plugins.module_utils import _state as state
+from ansible_collections.cjj365.certctrl.plugins.module_utils._client import RATE_LIMITED, UNCERTAIN_STATUSES
 from ansible_collections.cjj365.certctrl.plugins.module_utils._errors import APIError, InvalidResponseError, NotFoundError, TransportError
 
 KEY_PEM = "-----BEGIN PRIVATE KEY-----\nMIIB\n-----END PRIVATE KEY-----\n"
@@ -138,6 +139,19 @@ def test_public_redacts_private_keys_hidden_in_any_field() -> None:
     assert out["nested"] == {"list": [state.REDACTED, "ok"]}
 
 
+def test_public_keeps_only_the_heavy_fields_it_is_given() -> None:
+    record = {"id": 1, "cert": CERT_PEM, "csr": "c", "der": "MIIE"}
+    assert state.public(record, keep_heavy=frozenset({"cert"})) == {"id": 1, "cert": CERT_PEM}
+    assert state.public(record, keep_heavy=frozenset()) == {"id": 1}
+
+
+def test_public_drops_key_like_field_names_only_on_request() -> None:
+    # Production's wrapped-key fields (enc_privkey_b64 ...) are not in SECRET_FIELDS; a caller may drop them by name.
+    record = {"id": 1, "enc_privkey_b64": "x", "privkey_nonce_b64": "n", "device_key_pem": "p", "private_ip": "10.0.0.1"}
+    assert state.public(record, drop_key_like=True) == {"id": 1}
+    assert state.public(record) == record
+
+
 def test_make_diff_is_key_level_and_pem_free() -> None:
     before = {"id": 1, "email": "a@example.com", "cert": CERT_PEM}
     after = {"id": 1, "email": "b@example.com", "cert": CERT_PEM}
@@ -215,5 +229,20 @@ def test_definite_refusals_are_not_retried_or_reread() -> None:
     refusal = NotFoundError(status=404, code=5003, what="nope", method="POST", path="/x")
     calls = Calls([refusal], [])
     with pytest.raises(NotFoundError):
+        calls.run()
+    assert (calls.creates, calls.reads) == (1, 0)
+
+
+@pytest.mark.parametrize("status", sorted(UNCERTAIN_STATUSES))
+def test_every_uncertain_status_is_reread_before_sending_again(status: int) -> None:
+    calls = Calls([_status(status)], [{"id": 4}])
+    assert calls.run() == ({"id": 4}, True)
+    assert (calls.creates, calls.reads) == (1, 1)
+
+
+def test_a_rate_limited_create_is_not_uncertain() -> None:
+    # 429 says the server did not act: the client sends the POST again itself, no re-read is needed.
+    calls = Calls([_status(RATE_LIMITED)], [])
+    with pytest.raises(APIError):
         calls.run()
     assert (calls.creates, calls.reads) == (1, 0)
