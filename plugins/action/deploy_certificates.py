@@ -25,6 +25,7 @@ from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
 
 from ansible_collections.cjj365.certctrl.plugins.module_utils import _resources as api
+from ansible_collections.cjj365.certctrl.plugins.module_utils import _selectors as selectors
 from ansible_collections.cjj365.certctrl.plugins.module_utils._bundle import PASSWORD_HEADER, CorruptBundleError, expected_names, parse_bundle, render, validate
 from ansible_collections.cjj365.certctrl.plugins.module_utils._client import DEFAULT_API_URL, CertCtrlClient
 from ansible_collections.cjj365.certctrl.plugins.module_utils._errors import CertCtrlError
@@ -55,8 +56,7 @@ API_OPTIONS: dict[str, tuple[str, str, t.Any]] = {
 }
 
 ARGUMENT_SPEC: dict[str, dict[str, t.Any]] = {
-    "device_id": {"type": "int"},
-    "device_public_id": {"type": "str"},
+    **selectors.device_selector_spec(),
     "certificates": {"type": "raw", "default": []},
     "cert_root": {"type": "str", "default": "/etc/certctrl/certs"},
     "files": {"type": "raw"},
@@ -137,7 +137,7 @@ class ActionModule(ActionBase):
         task_vars = task_vars or {}
         result = super().run(tmp, task_vars)
         del tmp
-        _validation, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC, mutually_exclusive=[("device_id", "device_public_id")])
+        _validation, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC, mutually_exclusive=list(selectors.DEVICE_MUTUALLY_EXCLUSIVE))
         if CRYPTOGRAPHY_IMPORT_ERROR is not None:
             raise AnsibleError("cjj365.certctrl.deploy_certificates needs the Python library cryptography on the controller")
         self._check = bool(self._task.check_mode if self._task.check_mode is not None else self._play_context.check_mode)
@@ -167,14 +167,9 @@ class ActionModule(ActionBase):
             raise DeployError(to_native(exc.message)) from None
 
     def _device_id(self, client: CertCtrlClient, args: dict[str, t.Any]) -> int:
-        if args["device_id"] is not None:
-            return int(args["device_id"])
-        if not args["device_public_id"]:
+        if args["device_id"] is None and not args["device_public_id"]:
             raise DeployError("certctrl deploy: the host names no cert-ctrl device; set certctrl_device_id or certctrl_device_public_id")
-        device = api.get_device_by_public_id(client, args["device_public_id"])
-        if device is None:
-            raise DeployError(f"no device with public id {args['device_public_id']!r} is visible to this API key")
-        return int(device["id"])
+        return selectors.device_id(client, **selectors.device_args(args))
 
     def _detail(self, client: CertCtrlClient, device_id: int, entry: dict[str, t.Any]) -> dict[str, t.Any]:
         """The device's certificate with its PEM (``?detail=most``): one light read, only when the list did not tell enough."""
@@ -310,9 +305,19 @@ class ActionModule(ActionBase):
             item["contents"], item["facts"] = self._fetch(client, device_id, item["entry"], item["record"], item["facts"])
             downloaded = True
 
-        return self._apply(args, task_vars, work, info.get("staging") or [], swept_controller, downloaded)
+        return self._apply(work, args=args, task_vars=task_vars, staging=info.get("staging") or [], swept_controller=swept_controller, downloaded=downloaded)
 
-    def _apply(self, args, task_vars, work, staging, swept_controller, downloaded) -> dict[str, t.Any]:
+    def _apply(
+        self,
+        work: list[dict[str, t.Any]],
+        *,
+        args: dict[str, t.Any],
+        task_vars: dict[str, t.Any],
+        staging: list[str],
+        swept_controller: list[str],
+        downloaded: bool,
+    ) -> dict[str, t.Any]:
+        """Run the apply module once, only when a file, an attribute, a manifest or a leftover must change."""
         files, directories, diffs = [], [], []
         for item in work:
             entry, state = item["entry"], item["state"]
@@ -348,7 +353,10 @@ class ActionModule(ActionBase):
         if not self._check and (must_write or attributes or stale or staging):
             module_args = {"files": files, "directories": directories, "keep_backups": args["keep_backups"], "sweep": bool(stale), "staging": staging}
             applied = self._module(APPLY_MODULE, module_args, task_vars, secret=True)
-        return self._report(work, applied, diffs, swept_controller, downloaded, attributes or bool(stale or staging), args, task_vars)
+        tidied = attributes or bool(stale or staging)
+        return self._report(
+            work, applied=applied, diffs=diffs, swept_controller=swept_controller, downloaded=downloaded, tidied=tidied, args=args, task_vars=task_vars
+        )
 
     def _earlier_pending(self, args: dict[str, t.Any], task_vars: dict[str, t.Any]) -> t.Any:
         if args.get("pending") is not None:
@@ -357,7 +365,19 @@ class ActionModule(ActionBase):
         facts = task_vars.get("ansible_facts") or {}
         return self._templar.template(facts["deploy__pending"]) if "deploy__pending" in facts else None
 
-    def _report(self, work, applied, diffs, swept_controller, downloaded, tidied, args, task_vars) -> dict[str, t.Any]:
+    def _report(
+        self,
+        work: list[dict[str, t.Any]],
+        *,
+        applied: dict[str, t.Any],
+        diffs: list[dict[str, t.Any]],
+        swept_controller: list[str],
+        downloaded: bool,
+        tidied: bool,
+        args: dict[str, t.Any],
+        task_vars: dict[str, t.Any],
+    ) -> dict[str, t.Any]:
+        """The task's result: each certificate's outcome, the pending reloads for the handler, the diffs."""
         done = {f["path"]: f for f in applied.get("files") or []}
         certificates, new = [], {"services": [], "restore": [], "manifests": [], "certificates": [], "planned": self._check}
         for item in work:

@@ -9,6 +9,7 @@ import typing as t
 
 from ansible_collections.cjj365.certctrl.plugins.module_utils import _lock
 from ansible_collections.cjj365.certctrl.plugins.module_utils import _resources as api
+from ansible_collections.cjj365.certctrl.plugins.module_utils import _selectors as selectors
 from ansible_collections.cjj365.certctrl.plugins.module_utils import _state as state
 from ansible_collections.cjj365.certctrl.plugins.module_utils._client import CertCtrlClient
 from ansible_collections.cjj365.certctrl.plugins.module_utils._errors import APIError, CertCtrlError
@@ -17,8 +18,10 @@ from ansible_collections.cjj365.certctrl.plugins.module_utils._errors import API
 def ensure(client: CertCtrlClient, params: t.Mapping[str, t.Any], *, check_mode: bool, diff: bool, warn: t.Callable[[str], None]) -> t.Dict[str, t.Any]:
     """State present (assigned) or absent (not assigned) of one certificate on one device."""
     state.check_ids(params, "certificate_id", "device_id", "acct_id")
-    device = device_from(client, device_id=params.get("device_id"), device_public_id=params.get("device_public_id"))
-    certificate_id = _certificate_id(client, params, check_mode=check_mode, warn=warn)
+    device = selectors.device(client, **selectors.device_args(params))
+    # In check mode, None: a certificate that an earlier (skipped) task would create (the selectors' check-mode policy).
+    certificate = selectors.certificate(client, **selectors.certificate_args(params), check_mode=check_mode, warn=warn)
+    certificate_id = int(certificate["id"]) if certificate is not None else None
     assigned = certificate_id is not None and _is_assigned(client, device["id"], certificate_id)
     want = params["state"] == "present"
     if assigned != want and not check_mode:
@@ -65,36 +68,8 @@ def _unassign(client: CertCtrlClient, device_id: int, certificate_id: int) -> No
         ) from None
 
 
-def device_from(client: CertCtrlClient, *, device_id: t.Optional[int] = None, device_public_id: t.Optional[str] = None) -> dict:
-    """The device record from its id or its public id; an unknown one is an error naming it."""
-    if device_id:
-        return api.must_exist(api.get_device(client, device_id), f"device {device_id}", device_id=device_id)
-    return api.must_exist(api.get_device_by_public_id(client, device_public_id or ""), f"device {device_public_id!r}", device_public_id=device_public_id)
-
-
-def _certificate_id(client: CertCtrlClient, params: t.Mapping[str, t.Any], *, check_mode: bool, warn: t.Callable[[str], None]) -> t.Optional[int]:
-    """The certificate's id; in check mode a certificate that an earlier (skipped) task would create is assumed."""
-    if params.get("certificate_id"):
-        cid = params["certificate_id"]
-        api.must_exist(api.get_certificate(client, cid), f"certificate {cid}", certificate_id=cid)
-        return int(cid)
-    if not (params.get("acct_id") or params.get("acme_account")):
-        raise CertCtrlError("domain_name needs the ACME account too: set acct_id or acme_account")
-    try:
-        acct_id = api.resolve_account_id(client, acct_id=params.get("acct_id"), acme_account=params.get("acme_account"))
-        matches = api.find_certificates(client, domain_name=params["domain_name"], acct_id=acct_id)
-        if not matches:
-            raise CertCtrlError(f"no certificate for {params['domain_name']!r} in ACME account {acct_id}")
-    except CertCtrlError as exc:
-        if not check_mode or getattr(exc, "status", None) is not None:
-            raise
-        warn(f"{exc.msg}; check mode assumes an earlier task creates it")
-        return None
-    return int(matches[0]["id"])
-
-
 def _is_assigned(client: CertCtrlClient, device_id: int, certificate_id: int) -> bool:
     return any(int(c["id"]) == certificate_id for c in api.device_certificates(client, device_id))
 
 
-__all__ = ["device_from", "ensure"]
+__all__ = ["ensure"]

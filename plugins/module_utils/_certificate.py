@@ -7,10 +7,12 @@
 # The API creates certificate records but cannot update them, so an existing record that differs
 # from the task is an error, never a second record.
 
+import functools
 import typing as t
 
 from ansible_collections.cjj365.certctrl.plugins.module_utils import _lock, _x509
 from ansible_collections.cjj365.certctrl.plugins.module_utils import _resources as api
+from ansible_collections.cjj365.certctrl.plugins.module_utils import _selectors as selectors
 from ansible_collections.cjj365.certctrl.plugins.module_utils import _state as state
 from ansible_collections.cjj365.certctrl.plugins.module_utils._client import CertCtrlClient
 from ansible_collections.cjj365.certctrl.plugins.module_utils._errors import CertCtrlError
@@ -53,9 +55,11 @@ def ensure(client: CertCtrlClient, params: t.Mapping[str, t.Any], *, check_mode:
     """Make sure a certificate record for domain_name in the account exists, creating it at most once."""
     state.check_ids(params, "acct_id")
     domain = params["domain_name"]
-    acct_id = _account_id(client, params, check_mode=check_mode, warn=warn)
+    # In check mode, None: an account that an earlier (skipped) task would create (the selectors' check-mode policy).
+    acct_id = selectors.account_id(client, acct_id=params.get("acct_id"), acme_account=params.get("acme_account"), check_mode=check_mode, warn=warn)
     desired = state.user_set(params, FIELDS)
-    current = _existing(client, domain, acct_id, warn) if acct_id else None
+    find = functools.partial(selectors.find_certificate, client, domain_name=domain, acct_id=acct_id, detail=True, warn=warn)
+    current = find() if acct_id else None
     if current is not None:
         _refuse_differences(current, desired)
         return _result(False, current, current, params, diff)
@@ -72,7 +76,7 @@ def ensure(client: CertCtrlClient, params: t.Mapping[str, t.Any], *, check_mode:
         client,
         kind="certificate",
         key=(acct_id, domain),
-        find=lambda: _existing(client, domain, acct_id, warn),
+        find=find,
         create=lambda: api.create_certificate(client, body),
         warn=warn,
         what=f"the certificate for {domain!r} in ACME account {acct_id}",
@@ -80,30 +84,6 @@ def ensure(client: CertCtrlClient, params: t.Mapping[str, t.Any], *, check_mode:
     if not is_new:
         _refuse_differences(created, desired)
     return _result(is_new, None if is_new else created, created, params, diff)
-
-
-def _account_id(client: CertCtrlClient, params: t.Mapping[str, t.Any], *, check_mode: bool, warn: t.Callable[[str], None]) -> t.Optional[int]:
-    """The account id; in check mode an account that an earlier (skipped) task would create is assumed."""
-    if params.get("acct_id"):
-        return int(params["acct_id"])
-    account = api.find_acme_account(client, params["acme_account"])
-    if account is not None:
-        return int(account["id"])
-    if not check_mode:
-        raise CertCtrlError(f"no ACME account named {params['acme_account']!r} is visible to this API key")
-    warn(f"ACME account {params['acme_account']!r} does not exist yet; check mode assumes an earlier task creates it")
-    return None
-
-
-def _existing(client: CertCtrlClient, domain: str, acct_id: int, warn: t.Callable[[str], None]) -> t.Optional[dict]:
-    """The detailed record (with ``cert``, ``?detail=most``) of the oldest certificate for domain in the account, or None."""
-    matches = api.find_certificates(client, domain_name=domain, acct_id=acct_id)
-    if not matches:
-        return None
-    if len(matches) > 1:
-        ids = ", ".join(str(m["id"]) for m in matches)
-        warn(f"{len(matches)} certificates for {domain!r} exist in ACME account {acct_id} (ids {ids}); using the oldest, {matches[0]['id']}, as every run does")
-    return api.get_certificate(client, matches[0]["id"], detail=True) or matches[0]
 
 
 def _refuse_differences(record: dict, desired: t.Dict[str, t.Any]) -> None:
@@ -165,10 +145,9 @@ def read(client: CertCtrlClient, params: t.Mapping[str, t.Any]) -> t.Dict[str, t
     """certificate_info: one by id (must exist), one by domain_name + account, or a filtered list."""
     state.check_ids(params, "certificate_id", "acct_id")
     if params.get("certificate_id"):
-        record = api.get_certificate(client, params["certificate_id"], detail=True)
-        records = [api.must_exist(record, f"certificate {params['certificate_id']}", certificate_id=params["certificate_id"])]
+        records = [selectors.certificate(client, certificate_id=params["certificate_id"], detail=True)]
     else:
-        acct_id = api.resolve_account_id(client, acct_id=params.get("acct_id"), acme_account=params.get("acme_account")) if _has_account(params) else None
+        acct_id = selectors.account_id(client, acct_id=params.get("acct_id"), acme_account=params.get("acme_account")) if _has_account(params) else None
         records = api.list_account_certificates(client, acct_id) if acct_id else api.list_certificates(client)
         if params.get("domain_name"):
             records = [r for r in records if r.get("domain_name") == params["domain_name"]]

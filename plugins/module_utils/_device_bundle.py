@@ -7,34 +7,20 @@
 # then download, validate and write it. Zip parsing and validation live in _bundle.py.
 
 import os
-import tempfile
 import typing as t
 
 from ansible_collections.cjj365.certctrl.plugins.module_utils import _resources as api
-from ansible_collections.cjj365.certctrl.plugins.module_utils._bundle import (
-    PASSWORD_HEADER,
-    expected_names,
-    normalize_fingerprint,
-    parse_bundle,
-    render,
-    validate,
-)
+from ansible_collections.cjj365.certctrl.plugins.module_utils import _selectors as selectors
+from ansible_collections.cjj365.certctrl.plugins.module_utils._atomic import discard, stage
+from ansible_collections.cjj365.certctrl.plugins.module_utils._bundle import PASSWORD_HEADER, expected_names, parse_bundle, render, validate
 from ansible_collections.cjj365.certctrl.plugins.module_utils._client import CertCtrlClient
 from ansible_collections.cjj365.certctrl.plugins.module_utils._errors import CertCtrlError
+from ansible_collections.cjj365.certctrl.plugins.module_utils._pem import normalize_fingerprint
 from ansible_collections.cjj365.certctrl.plugins.module_utils._x509 import describe_pem
 
 
-def _device_id(client: CertCtrlClient, device_id: t.Optional[int], device_public_id: t.Optional[str]) -> int:
-    if device_id is not None:
-        return int(device_id)
-    device = api.get_device_by_public_id(client, device_public_id or "")
-    if device is None:
-        raise CertCtrlError(f"no device with public id {device_public_id!r} is visible to this API key", device_public_id=device_public_id)
-    return int(device["id"])
-
-
 def write_files(dest: str, contents: t.Dict[str, bytes], *, stale: t.Iterable[str] = ()) -> t.Dict[str, str]:
-    """Write every file to a 0600 temp name in ``dest``, then rename them all; a failure leaves ``dest`` as it was.
+    """Stage every file in ``dest`` (_atomic.stage), then rename them all; a failure to stage leaves ``dest`` as it was.
 
     ``dest`` is created 0700 when missing. ``stale`` names files to remove (a chain.pem a chain-less certificate
     no longer has), after the new files are in place.
@@ -47,19 +33,10 @@ def write_files(dest: str, contents: t.Dict[str, bytes], *, stale: t.Iterable[st
             os.makedirs(dest, mode=0o700)
             os.chmod(dest, 0o700)
         for name, data in contents.items():
-            fd, temp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=dest)  # mkstemp creates 0600
-            temps[name] = temp
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.chmod(temp, 0o600)
+            temps[name] = stage(os.path.join(dest, name), data)
+            os.chmod(temps[name], 0o600)  # exactly, whatever the umask
     except OSError as exc:
-        for temp in temps.values():
-            try:
-                os.unlink(temp)
-            except OSError:
-                pass
+        discard(temps.values())
         raise CertCtrlError(f"writing to {dest} failed ({exc.strerror or exc}); nothing was changed") from None
     paths = {}
     for name, temp in temps.items():
@@ -94,7 +71,7 @@ def sync_device_bundle(
     files = list(dict.fromkeys(files))
     if "bundle.pfx" in files and not pfx_password:
         raise CertCtrlError("files contains bundle.pfx: set pfx_password, the password to protect the PKCS#12 file with")
-    did = _device_id(client, device_id, device_public_id)
+    did = selectors.device_id(client, device_id=device_id, device_public_id=device_public_id)
     record = api.device_certificate(client, did, certificate_id, detail=True)
     if record is None:
         raise CertCtrlError(

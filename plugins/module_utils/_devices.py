@@ -8,8 +8,8 @@
 import typing as t
 
 from ansible_collections.cjj365.certctrl.plugins.module_utils import _resources as api
+from ansible_collections.cjj365.certctrl.plugins.module_utils import _selectors as selectors
 from ansible_collections.cjj365.certctrl.plugins.module_utils import _state as state
-from ansible_collections.cjj365.certctrl.plugins.module_utils._assign import device_from
 from ansible_collections.cjj365.certctrl.plugins.module_utils._client import CertCtrlClient
 
 
@@ -18,7 +18,7 @@ def read(client: CertCtrlClient, params: t.Mapping[str, t.Any]) -> t.Dict[str, t
     state.check_ids(params, "device_id")
     status = params.get("status")
     if params.get("device_id") or params.get("device_public_id"):
-        devices = [device_from(client, device_id=params.get("device_id"), device_public_id=params.get("device_public_id"))]
+        devices = [selectors.device(client, **selectors.device_args(params))]
         devices = [d for d in devices if not status or d.get("status") == status]
     else:
         devices = api.list_devices(client, status=status)

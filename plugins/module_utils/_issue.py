@@ -11,14 +11,14 @@ import datetime
 import time
 import typing as t
 
+from ansible_collections.cjj365.certctrl.plugins.module_utils import _selectors as selectors
 from ansible_collections.cjj365.certctrl.plugins.module_utils import _state as state
-from ansible_collections.cjj365.certctrl.plugins.module_utils._client import CertCtrlClient
+from ansible_collections.cjj365.certctrl.plugins.module_utils._client import RETRYABLE_STATUSES, UNCERTAIN_STATUSES, CertCtrlClient
 from ansible_collections.cjj365.certctrl.plugins.module_utils._errors import APIError, CertCtrlError, InvalidResponseError, TransportError
 from ansible_collections.cjj365.certctrl.plugins.module_utils._resources import (
     TERMINAL_ISSUE_STATUSES,
     get_certificate,
     issue_history,
-    resolve_certificate,
     start_issue,
 )
 from ansible_collections.cjj365.certctrl.plugins.module_utils._x509 import describe_pem, fromisoformat, utcnow
@@ -30,12 +30,6 @@ IN_FLIGHT = "in_flight"
 VALID = "valid"
 
 HISTORY_WINDOW = 10  # rows read per poll, as the contract's polling guidance does
-# Answers that say "not now" rather than "no": the client already retried them; the waiter keeps polling.
-TRANSIENT_STATUSES = frozenset({429, 502, 503, 504})
-_DROPPED_FIELDS = ("der", "csr")  # der is the private key DER in production; csr is heavy and redundant with the PEM
-# A lost answer to POST .../issues is re-sent only after the history shows the server did not act: at most this
-# many POSTs beyond the first (each after the client's backoff).
-_UNCERTAIN_POST_STATUSES = frozenset({500, 502, 503, 504})
 
 
 class PollSchedule:
@@ -154,7 +148,8 @@ def wait_for_issue(
             last_error = exc.msg
             continue
         except APIError as exc:
-            if exc.status not in TRANSIENT_STATUSES:
+            # "Not now" rather than "no": the client already retried it; the next poll tries again.
+            if exc.status not in RETRYABLE_STATUSES:
                 raise
             last_error = exc.msg
             continue
@@ -165,13 +160,9 @@ def wait_for_issue(
 
 
 def public_record(record: t.Dict[str, t.Any], *, return_pem: bool) -> t.Dict[str, t.Any]:
-    """The certificate record as returned: no DER/CSR, no key material, the PEM only when asked for."""
-    out = {
-        k: v for k, v in record.items() if k not in _DROPPED_FIELDS and k not in state.SECRET_FIELDS and "priv" not in k.lower() and "key_pem" not in k.lower()
-    }
-    if not return_pem:
-        out.pop("cert", None)
-    return out
+    """The certificate record as returned: no DER, no key material (by any field name), no CSR (heavy and redundant
+    with the PEM), the PEM only when asked for."""
+    return state.public(record, keep_heavy=frozenset({"cert"}) if return_pem else False, drop_key_like=True)
 
 
 def _diff_view(x509: t.Optional[t.Dict[str, t.Any]]) -> t.Dict[str, t.Any]:
@@ -205,7 +196,8 @@ def _post(
         try:
             answer = start_issue(client, certificate_id)
         except (TransportError, InvalidResponseError, APIError) as exc:
-            if isinstance(exc, APIError) and exc.status not in _UNCERTAIN_POST_STATUSES:
+            # Only an answer that may hide a queued job is checked against the history (and maybe re-sent).
+            if isinstance(exc, APIError) and exc.status not in UNCERTAIN_STATUSES:
                 raise
             lost = exc.msg
         else:
@@ -273,13 +265,7 @@ def ensure_issued(
 ) -> t.Dict[str, t.Any]:
     """The issue module: issue when needed (or attach to the running job), wait, report."""
     _validate(params)
-    record = resolve_certificate(
-        client,
-        certificate_id=params.get("certificate_id"),
-        domain_name=params.get("domain_name"),
-        acct_id=params.get("acct_id"),
-        acme_account=params.get("acme_account"),
-    )
+    record = selectors.certificate(client, **selectors.certificate_args(params), detail=True, warn=warn)
     cid = int(record["id"])
     rows = issue_history(client, cid, limit=HISTORY_WINDOW)
     newest = rows[0] if rows else None

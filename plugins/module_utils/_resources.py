@@ -21,7 +21,7 @@ from ansible_collections.cjj365.certctrl.plugins.module_utils._errors import (
 
 ME = "/apiv1/me"
 TERMINAL_ISSUE_STATUSES = frozenset({"SUCCESS", "FAILED", "CANCELLED"})
-BUNDLE_MAX_BYTES = 10 * 1024 * 1024
+BUNDLE_MAX_BYTES = 10 * 1024 * 1024  # the default limit of a bundle download (device_bundle's max_bytes)
 # Production leaves cert, der and csr out of single certificate reads unless asked for them (production-shape row 1).
 DETAIL = {"detail": "most"}
 WRAP_PENDING_WAIT = 60.0  # seconds a bundle download waits for the server to wrap the key for the device
@@ -73,16 +73,6 @@ def list_account_certificates(client: CertCtrlClient, account_id: int) -> t.List
     return client.paginate(f"{ME}/acme-accounts/{int(account_id)}/certificates")
 
 
-def resolve_account_id(client: CertCtrlClient, *, acct_id: t.Optional[int] = None, acme_account: t.Optional[str] = None) -> int:
-    """The account id from an id or a name; a name that matches nothing is an error naming it."""
-    if acct_id:
-        return int(acct_id)
-    account = find_acme_account(client, acme_account or "")
-    if account is None:
-        raise CertCtrlError(f"no ACME account named {acme_account!r} is visible to this API key")
-    return int(account["id"])
-
-
 # -- certificates -----------------------------------------------------------------------------
 
 
@@ -99,24 +89,6 @@ def get_certificate(client: CertCtrlClient, certificate_id: int, *, detail: bool
 def find_certificates(client: CertCtrlClient, *, domain_name: str, acct_id: int) -> t.List[dict]:
     """Certificates of one account for one domain (natural key), oldest (lowest id) first: every run picks the same one."""
     return sorted((c for c in list_account_certificates(client, acct_id) if c.get("domain_name") == domain_name), key=lambda c: int(c["id"]))
-
-
-def resolve_certificate(
-    client: CertCtrlClient,
-    *,
-    certificate_id: t.Optional[int] = None,
-    domain_name: t.Optional[str] = None,
-    acct_id: t.Optional[int] = None,
-    acme_account: t.Optional[str] = None,
-) -> dict:
-    """The detailed record (``cert`` once issued) from an id, or from domain_name + account (the oldest when several match)."""
-    if certificate_id:
-        return must_exist(get_certificate(client, certificate_id, detail=True), f"certificate {certificate_id}", certificate_id=certificate_id)
-    account_id = resolve_account_id(client, acct_id=acct_id, acme_account=acme_account)
-    matches = find_certificates(client, domain_name=domain_name or "", acct_id=account_id)
-    if not matches:
-        raise CertCtrlError(f"no certificate for {domain_name!r} in ACME account {account_id}", domain_name=domain_name, acct_id=account_id)
-    return get_certificate(client, matches[0]["id"], detail=True) or matches[0]
 
 
 def create_certificate(client: CertCtrlClient, body: dict) -> dict:
@@ -256,8 +228,6 @@ __all__ = [
     "list_certificates",
     "list_devices",
     "must_exist",
-    "resolve_account_id",
-    "resolve_certificate",
     "start_issue",
     "unassign",
     "update_acme_account",

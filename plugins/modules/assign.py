@@ -13,13 +13,16 @@ description:
     An assigned certificate is what the device's agent, or the M(cjj365.certctrl.device_bundle) module, can fetch.
   - The module reads the device's certificates first and writes only when the assignment has to change.
   - The certificate is given by O(certificate_id), or by O(domain_name) with its ACME account (O(acct_id) or O(acme_account));
-    the device by O(device_id) or O(device_public_id).
+    the device by O(device_id) or O(device_public_id). One of each is required.
   - The API key needs C(devices:<id>[write]) and C(certificates:<id>[read]).
 extends_documentation_fragment:
   - cjj365.certctrl._api
   - cjj365.certctrl._api.creates
   - cjj365.certctrl._attributes
   - cjj365.certctrl._attributes.actiongroup
+  - cjj365.certctrl._selectors.certificate
+  - cjj365.certctrl._selectors.account
+  - cjj365.certctrl._selectors.device
 attributes:
   check_mode:
     support: full
@@ -31,30 +34,6 @@ attributes:
     details:
       - The diff shows whether the certificate is assigned before and after.
 options:
-  certificate_id:
-    description:
-      - Id of the certificate. One of O(certificate_id) and O(domain_name) is required.
-    type: int
-  domain_name:
-    description:
-      - Primary domain name of the certificate; needs O(acct_id) or O(acme_account). The oldest (lowest id) matching record is used, as every run does.
-    type: str
-  acct_id:
-    description:
-      - Id of the certificate's ACME account, with O(domain_name).
-    type: int
-  acme_account:
-    description:
-      - Name of the certificate's ACME account, with O(domain_name).
-    type: str
-  device_id:
-    description:
-      - Id of the device. One of O(device_id) and O(device_public_id) is required.
-    type: int
-  device_public_id:
-    description:
-      - Public id (UUID) of the device, as the agent registers it.
-    type: str
   state:
     description:
       - V(present) assigns the certificate to the device, V(absent) removes the assignment.
@@ -115,27 +94,25 @@ assignment:
 
 from ansible_collections.cjj365.certctrl.plugins.module_utils._assign import ensure
 from ansible_collections.cjj365.certctrl.plugins.module_utils._module import create_module, run
+from ansible_collections.cjj365.certctrl.plugins.module_utils._selectors import (
+    CERTIFICATE_MUTUALLY_EXCLUSIVE,
+    CERTIFICATE_REQUIRED_ONE_OF,
+    DEVICE_MUTUALLY_EXCLUSIVE,
+    DEVICE_REQUIRED_ONE_OF,
+    certificate_selector_spec,
+    device_selector_spec,
+)
 
 
 def main() -> None:
     module = create_module(
         {
-            "certificate_id": {"type": "int"},
-            "domain_name": {"type": "str"},
-            "acct_id": {"type": "int"},
-            "acme_account": {"type": "str"},
-            "device_id": {"type": "int"},
-            "device_public_id": {"type": "str"},
+            **certificate_selector_spec(),
+            **device_selector_spec(),
             "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
         },
-        required_one_of=[("certificate_id", "domain_name"), ("device_id", "device_public_id")],
-        mutually_exclusive=[
-            ("certificate_id", "domain_name"),
-            ("certificate_id", "acct_id"),
-            ("certificate_id", "acme_account"),
-            ("acct_id", "acme_account"),
-            ("device_id", "device_public_id"),
-        ],
+        required_one_of=[*CERTIFICATE_REQUIRED_ONE_OF, *DEVICE_REQUIRED_ONE_OF],
+        mutually_exclusive=[*CERTIFICATE_MUTUALLY_EXCLUSIVE, *DEVICE_MUTUALLY_EXCLUSIVE],
         supports_check_mode=True,
     )
     run(module, lambda client: ensure(client, module.params, check_mode=module.check_mode, diff=module._diff, warn=module.warn))

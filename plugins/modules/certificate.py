@@ -11,7 +11,8 @@ author: cjj365.certctrl contributors (@cjj365)
 description:
   - Makes sure a certificate record exists for O(domain_name) in an ACME account. Creating the record does not issue
     the certificate; use M(cjj365.certctrl.issue) for that.
-  - The record is identified by O(domain_name) and the account (O(acct_id), or O(acme_account) by name).
+  - The record is identified by O(domain_name) and the account (O(acct_id), or O(acme_account) by name); one of these
+    two is required.
   - The API cannot update certificate records. When the existing record differs from the task in an option the task sets
     (O(sans), O(key_algorithm), O(policy), the subject fields), the task fails and lists the differences; it never creates
     a second record and never reports success for a record it did not match.
@@ -26,6 +27,7 @@ extends_documentation_fragment:
   - cjj365.certctrl._api.creates
   - cjj365.certctrl._attributes
   - cjj365.certctrl._attributes.actiongroup
+  - cjj365.certctrl._selectors.account
 attributes:
   check_mode:
     support: full
@@ -42,14 +44,6 @@ options:
       - Primary domain name (common name) of the certificate.
     type: str
     required: true
-  acct_id:
-    description:
-      - Id of the ACME account. One of O(acct_id) and O(acme_account) is required.
-    type: int
-  acme_account:
-    description:
-      - Name of the ACME account, resolved to its id.
-    type: str
   state:
     description:
       - Only V(present), because the API has no delete for certificate records.
@@ -202,14 +196,14 @@ x509:
 
 from ansible_collections.cjj365.certctrl.plugins.module_utils._certificate import ensure
 from ansible_collections.cjj365.certctrl.plugins.module_utils._module import create_module, run
+from ansible_collections.cjj365.certctrl.plugins.module_utils._selectors import ACCOUNT_MUTUALLY_EXCLUSIVE, ACCOUNT_REQUIRED_ONE_OF, account_selector_spec
 
 
 def main() -> None:
     module = create_module(
         {
             "domain_name": {"type": "str", "required": True},
-            "acct_id": {"type": "int"},
-            "acme_account": {"type": "str"},
+            **account_selector_spec(),
             "state": {"type": "str", "choices": ["present"], "default": "present"},
             "sans": {"type": "list", "elements": "str"},
             "key_algorithm": {"type": "str", "choices": ["RSA", "ECDSA"]},
@@ -221,8 +215,8 @@ def main() -> None:
             "locality": {"type": "str"},
             "return_pem": {"type": "bool", "default": False},
         },
-        required_one_of=[("acct_id", "acme_account")],
-        mutually_exclusive=[("acct_id", "acme_account")],
+        required_one_of=list(ACCOUNT_REQUIRED_ONE_OF),
+        mutually_exclusive=list(ACCOUNT_MUTUALLY_EXCLUSIVE),
         supports_check_mode=True,
     )
     run(module, lambda client: ensure(client, module.params, check_mode=module.check_mode, diff=module._diff, warn=module.warn))

@@ -21,23 +21,13 @@ extends_documentation_fragment:
   - cjj365.certctrl._attributes
   - cjj365.certctrl._attributes.actiongroup
   - cjj365.certctrl._attributes.info_module
+  - cjj365.certctrl._selectors.certificate
+  - cjj365.certctrl._selectors.account
 options:
-  certificate_id:
-    description:
-      - Id of one certificate. An id that does not exist is an error.
-    type: int
   domain_name:
+    # A filter here: every matching record is returned. The type comes from the _selectors.certificate fragment.
     description:
       - Only records of this primary domain name. With an account, this is the natural key of a certificate.
-    type: str
-  acct_id:
-    description:
-      - Only records of this ACME account id.
-    type: int
-  acme_account:
-    description:
-      - Only records of the ACME account with this name. A name that does not exist is an error.
-    type: str
   include_x509:
     description:
       - Read every listed record in full, so that each issued one carries RV(certificates[].x509).
@@ -121,19 +111,17 @@ certificates:
 
 from ansible_collections.cjj365.certctrl.plugins.module_utils._certificate import read
 from ansible_collections.cjj365.certctrl.plugins.module_utils._module import create_module, run
+from ansible_collections.cjj365.certctrl.plugins.module_utils._selectors import CERTIFICATE_MUTUALLY_EXCLUSIVE, certificate_selector_spec
 
 
 def main() -> None:
     module = create_module(
         {
-            "certificate_id": {"type": "int"},
-            "domain_name": {"type": "str"},
-            "acct_id": {"type": "int"},
-            "acme_account": {"type": "str"},
+            **certificate_selector_spec(),
             "include_x509": {"type": "bool", "default": False},
             "return_pem": {"type": "bool", "default": False},
         },
-        mutually_exclusive=[("certificate_id", "domain_name"), ("certificate_id", "acct_id"), ("certificate_id", "acme_account"), ("acct_id", "acme_account")],
+        mutually_exclusive=list(CERTIFICATE_MUTUALLY_EXCLUSIVE),
         supports_check_mode=True,
     )
     run(module, lambda client: read(client, module.params))

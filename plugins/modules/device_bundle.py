@@ -11,6 +11,7 @@ author: cjj365.certctrl contributors (@cjj365)
 description:
   - Reads the certificate assigned to a device with one light request and compares its SHA-256 fingerprint with
     O(deployed_fingerprint), the certificate currently on the host.
+  - The device is given by O(device_id) or O(device_public_id) (one more request, to read its id); exactly one is required.
   - Only when they differ does it download the device bundle zip, check it, and write the requested files to O(dest).
   - The zip is refused whole, and nothing is written, when it is not a well-formed zip (truncated, not a zip, entries
     with path traversal, absolute paths, backslashes, drive letters, symbolic links, directories, duplicates, oversized
@@ -26,6 +27,7 @@ extends_documentation_fragment:
   - cjj365.certctrl._api
   - cjj365.certctrl._attributes
   - cjj365.certctrl._attributes.actiongroup
+  - cjj365.certctrl._selectors.device
 attributes:
   check_mode:
     support: full
@@ -37,16 +39,6 @@ attributes:
     details:
       - The diff shows fingerprints, serial, expiry and names, never key material.
 options:
-  device_id:
-    description:
-      - Id of the device whose bundle to fetch.
-      - Exactly one of O(device_id) and O(device_public_id) is required.
-    type: int
-  device_public_id:
-    description:
-      - Public id of the device, resolved to its id with one extra request.
-      - Exactly one of O(device_id) and O(device_public_id) is required.
-    type: str
   certificate_id:
     description:
       - Id of the certificate, which must be assigned to the device (M(cjj365.certctrl.assign)) and issued (M(cjj365.certctrl.issue)).
@@ -229,23 +221,24 @@ from ansible.module_utils.basic import missing_required_lib
 from ansible_collections.cjj365.certctrl.plugins.module_utils._bundle import DEFAULT_OUTPUT_FILES, OUTPUT_FILES
 from ansible_collections.cjj365.certctrl.plugins.module_utils._device_bundle import sync_device_bundle
 from ansible_collections.cjj365.certctrl.plugins.module_utils._module import create_module, run
+from ansible_collections.cjj365.certctrl.plugins.module_utils._resources import BUNDLE_MAX_BYTES
+from ansible_collections.cjj365.certctrl.plugins.module_utils._selectors import DEVICE_MUTUALLY_EXCLUSIVE, DEVICE_REQUIRED_ONE_OF, device_selector_spec
 from ansible_collections.cjj365.certctrl.plugins.module_utils._x509 import CRYPTOGRAPHY_IMPORT_ERROR
 
 
 def main() -> None:
     module = create_module(
         {
-            "device_id": {"type": "int"},
-            "device_public_id": {"type": "str"},
+            **device_selector_spec(),
             "certificate_id": {"type": "int", "required": True},
             "deployed_fingerprint": {"type": "str"},
             "dest": {"type": "path"},
             "files": {"type": "list", "elements": "str", "choices": list(OUTPUT_FILES), "default": list(DEFAULT_OUTPUT_FILES)},
             "pfx_password": {"type": "str", "no_log": True},
-            "max_bytes": {"type": "int", "default": 10485760},
+            "max_bytes": {"type": "int", "default": BUNDLE_MAX_BYTES},
         },
-        required_one_of=[("device_id", "device_public_id")],
-        mutually_exclusive=[("device_id", "device_public_id")],
+        required_one_of=list(DEVICE_REQUIRED_ONE_OF),
+        mutually_exclusive=list(DEVICE_MUTUALLY_EXCLUSIVE),
         supports_check_mode=True,
     )
     if CRYPTOGRAPHY_IMPORT_ERROR is not None:

@@ -17,15 +17,8 @@ extends_documentation_fragment:
   - cjj365.certctrl._attributes
   - cjj365.certctrl._attributes.actiongroup
   - cjj365.certctrl._attributes.info_module
+  - cjj365.certctrl._selectors.device
 options:
-  device_id:
-    description:
-      - Id of one device. An id that does not exist is an error.
-    type: int
-  device_public_id:
-    description:
-      - Public id (UUID) of one device. A public id that does not exist is an error.
-    type: str
   status:
     description:
       - Only devices in this status.
@@ -104,17 +97,17 @@ devices:
 
 from ansible_collections.cjj365.certctrl.plugins.module_utils._devices import read
 from ansible_collections.cjj365.certctrl.plugins.module_utils._module import create_module, run
+from ansible_collections.cjj365.certctrl.plugins.module_utils._selectors import DEVICE_MUTUALLY_EXCLUSIVE, device_selector_spec
 
 
 def main() -> None:
     module = create_module(
         {
-            "device_id": {"type": "int"},
-            "device_public_id": {"type": "str"},
+            **device_selector_spec(),
             "status": {"type": "str", "choices": ["ACTIVE", "REVOKED", "LOST"]},
             "include_certificates": {"type": "bool", "default": False},
         },
-        mutually_exclusive=[("device_id", "device_public_id")],
+        mutually_exclusive=list(DEVICE_MUTUALLY_EXCLUSIVE),
         supports_check_mode=True,
     )
     run(module, lambda client: read(client, module.params))

@@ -10,6 +10,8 @@ version_added: 0.1.0
 description:
   - Decides whether a cert-ctrl certificate needs issuing and, if so, starts the issuance job with
     C(POST /apiv1/me/certificates/{id}/issues) and waits until the job ends.
+  - The certificate is given by O(certificate_id), or by O(domain_name) with its ACME account (O(acct_id) or
+    O(acme_account)); one of O(certificate_id) and O(domain_name) is required.
   - The certificate needs issuing when it was never issued, when it expires within O(renew_before_days)
     (read from the certificate PEM, not from any API field), or when O(force=true). Otherwise nothing is
     sent and the task reports C(changed=false) with RV(reason=valid).
@@ -32,6 +34,8 @@ extends_documentation_fragment:
   - cjj365.certctrl._api
   - cjj365.certctrl._attributes
   - cjj365.certctrl._attributes.actiongroup
+  - cjj365.certctrl._selectors.certificate
+  - cjj365.certctrl._selectors.account
 attributes:
   check_mode:
     support: full
@@ -42,24 +46,6 @@ attributes:
     details:
       - Shows the serial number and expiry of the certificate before and after. Never any PEM.
 options:
-  certificate_id:
-    description:
-      - Id of the certificate.
-      - Either this or O(domain_name) is required.
-    type: int
-  domain_name:
-    description:
-      - Domain name of the certificate, looked up in the ACME account given by O(acct_id) or O(acme_account).
-      - When several certificates of that account have this domain name, the oldest (lowest id) is used, as every run does.
-    type: str
-  acct_id:
-    description:
-      - Id of the ACME account that holds the certificate named by O(domain_name).
-    type: int
-  acme_account:
-    description:
-      - Name of the ACME account that holds the certificate named by O(domain_name).
-    type: str
   renew_before_days:
     description:
       - Issue again when the current certificate expires within this many days.
@@ -240,15 +226,17 @@ x509:
 
 from ansible_collections.cjj365.certctrl.plugins.module_utils._issue import ensure_issued
 from ansible_collections.cjj365.certctrl.plugins.module_utils._module import create_module, run
+from ansible_collections.cjj365.certctrl.plugins.module_utils._selectors import (
+    CERTIFICATE_MUTUALLY_EXCLUSIVE,
+    CERTIFICATE_REQUIRED_ONE_OF,
+    certificate_selector_spec,
+)
 
 
 def main() -> None:
     module = create_module(
         {
-            "certificate_id": {"type": "int"},
-            "domain_name": {"type": "str"},
-            "acct_id": {"type": "int"},
-            "acme_account": {"type": "str"},
+            **certificate_selector_spec(),
             "renew_before_days": {"type": "int", "default": 30},
             "force": {"type": "bool", "default": False},
             "wait": {"type": "bool", "default": True},
@@ -258,8 +246,8 @@ def main() -> None:
             "return_pem": {"type": "bool", "default": False},
         },
         supports_check_mode=True,
-        required_one_of=[("certificate_id", "domain_name")],
-        mutually_exclusive=[("certificate_id", "domain_name"), ("certificate_id", "acct_id"), ("certificate_id", "acme_account"), ("acct_id", "acme_account")],
+        required_one_of=list(CERTIFICATE_REQUIRED_ONE_OF),
+        mutually_exclusive=list(CERTIFICATE_MUTUALLY_EXCLUSIVE),
     )
     run(module, lambda client: ensure_issued(client, module.params, check_mode=module.check_mode, diff=module._diff, warn=module.warn))
 

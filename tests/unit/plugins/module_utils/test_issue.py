@@ -154,3 +154,8 @@ def test_public_record_drops_heavy_and_key_fields():
     assert public_record(record, return_pem=False) == {"id": 1, "serial_number": "0a"}
     assert public_record(record, return_pem=True) == {"id": 1, "serial_number": "0a", "cert": "-----BEGIN CERTIFICATE-----..."}
     assert "der" in record  # the input is not mutated
+
+
+def test_public_record_drops_wrapped_key_fields_the_contract_does_not_list():
+    record = {"id": 1, "enc_privkey_b64": "x", "privkey_tag_b64": "t", "csr": "c", "cert": "-----BEGIN CERTIFICATE-----..."}
+    assert public_record(record, return_pem=True) == {"id": 1, "cert": "-----BEGIN CERTIFICATE-----..."}

@@ -17,6 +17,7 @@ import uuid
 import pytest
 
 from ansible_collections.cjj365.certctrl.plugins.module_utils import _resources as res
+from ansible_collections.cjj365.certctrl.plugins.module_utils import _selectors as selectors
 from ansible_collections.cjj365.certctrl.plugins.module_utils._client import CertCtrlClient, RetryPolicy
 from ansible_collections.cjj365.certctrl.plugins.module_utils._errors import (
     ConflictError,
@@ -100,7 +101,7 @@ def test_single_reads_ask_for_the_pem_only_when_told(prod):
 
 def test_resolve_certificate_reads_the_detailed_record(prod):
     cid = issued_certificate(prod, device_id=None)
-    record = res.resolve_certificate(client_of(prod), certificate_id=cid)
+    record = selectors.certificate(client_of(prod), certificate_id=cid, detail=True)
     assert describe_pem(record["cert"]) is not None
 
 
