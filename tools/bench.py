@@ -43,21 +43,21 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
-sys.path.insert(0, str(REPO / "tests" / "integration"))
 sys.path.insert(0, str(REPO / "tools" / "bench"))
 
+import conftest  # noqa: E402,F401  (links the checkout as ansible_collections.cjj365.certctrl)
 import fleet as fleet_mod  # noqa: E402
 import fleet_report  # noqa: E402
 import listing  # noqa: E402
 import polling  # noqa: E402
 import polling_report  # noqa: E402
-from conftest import ansible_env, run_playbook  # noqa: E402  (also links the collection for imports)
-from modules_support import Api  # noqa: E402
 from report import Table, Target, machine, print_table, print_targets, seconds, write_markdown  # noqa: E402
 
 from ansible_collections.cjj365.certctrl.plugins.module_utils import _resources as api  # noqa: E402
 from ansible_collections.cjj365.certctrl.plugins.module_utils._client import CertCtrlClient  # noqa: E402
 from ansible_collections.cjj365.certctrl.plugins.module_utils._issue import PollSchedule  # noqa: E402
+from ansible_collections.cjj365.certctrl.tests.support.ansible_run import ansible_env, run_playbook  # noqa: E402
+from ansible_collections.cjj365.certctrl.tests.support.emulator import Api  # noqa: E402
 from certctrl_emulator.testing import Emulator  # noqa: E402
 
 DOC = REPO / "docs" / "benchmarks.md"

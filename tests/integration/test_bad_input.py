@@ -17,10 +17,10 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import PlaybookRun, ansible_env, run_playbook
 
 from ansible_collections.cjj365.certctrl.plugins.module_utils._client import cleartext, normalize_api_url
 from ansible_collections.cjj365.certctrl.plugins.module_utils._errors import CertCtrlError
+from ansible_collections.cjj365.certctrl.tests.support.ansible_run import PlaybookRun, ansible_env, run_playbook
 from certctrl_emulator.testing import Emulator
 
 BIN = Path(sys.executable).parent

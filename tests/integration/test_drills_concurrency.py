@@ -22,10 +22,10 @@ import typing as t
 from pathlib import Path
 
 import pytest
-from conftest import PlaybookRun, ansible_env, run_playbook
-from modules_support import Api, unique
 
 from ansible_collections.cjj365.certctrl.plugins.module_utils._lock import natural_key_lock
+from ansible_collections.cjj365.certctrl.tests.support.ansible_run import PlaybookRun, ansible_env, run_playbook
+from ansible_collections.cjj365.certctrl.tests.support.emulator import Api, unique
 from certctrl_emulator.testing import Emulator
 
 N = 4  # parallel runs: forks over N localhost aliases, or N ansible-playbook processes

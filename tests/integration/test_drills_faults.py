@@ -16,9 +16,8 @@ from __future__ import annotations
 import typing as t
 from pathlib import Path
 
-from conftest import PlaybookRun, ansible_env, run_playbook
-from modules_support import Api, unique
-
+from ansible_collections.cjj365.certctrl.tests.support.ansible_run import PlaybookRun, ansible_env, run_playbook
+from ansible_collections.cjj365.certctrl.tests.support.emulator import Api, unique
 from certctrl_emulator.testing import Emulator
 
 ROUNDS = 3

@@ -28,12 +28,12 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import ansible_env, run_playbook
 from test_role_deploy import ROLE_PLAY, Api, downloads, marking_service, mode, result_of, serial_of
 from test_role_deploy import inventory as role_inventory
 from test_service_reload import NAME, Nginx, fixture
 
 from ansible_collections.cjj365.certctrl.plugins.module_utils._manifest import read_manifest
+from ansible_collections.cjj365.certctrl.tests.support.ansible_run import ansible_env, run_playbook
 from certctrl_emulator.testing import Emulator
 
 # The oldest target Python of each ansible-core release (its porting guide / support matrix), for releases whose

@@ -16,11 +16,11 @@ import typing as t
 from pathlib import Path
 
 import pytest
-from conftest import PlaybookRun, ansible_env, run_playbook
 from cryptography import x509
 from cryptography.x509.verification import PolicyBuilder, Store
 
 from ansible_collections.cjj365.certctrl.plugins.module_utils._x509 import describe_pem, normalize_serial
+from ansible_collections.cjj365.certctrl.tests.support.ansible_run import PlaybookRun, ansible_env, run_playbook
 from certctrl_emulator.pebble import Pebble
 from certctrl_emulator.testing import Emulator, UserClient, require_pebble
 

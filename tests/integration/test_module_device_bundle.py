@@ -14,11 +14,11 @@ import typing as t
 from pathlib import Path
 
 import pytest
-from conftest import ansible_env, run_playbook
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.serialization import pkcs12
 
+from ansible_collections.cjj365.certctrl.tests.support.ansible_run import ansible_env, run_playbook
 from certctrl_emulator.testing import Emulator, UserClient
 
 PLAYBOOKS = Path(__file__).parent / "playbooks"

@@ -17,12 +17,12 @@ import typing as t
 from pathlib import Path
 
 import pytest
-from conftest import PlaybookRun, ansible_env, run_playbook
 
 from ansible_collections.cjj365.certctrl.plugins.module_utils._client import CertCtrlClient, RetryPolicy
 from ansible_collections.cjj365.certctrl.plugins.module_utils._issue import PollSchedule, wait_for_issue
 from ansible_collections.cjj365.certctrl.plugins.module_utils._resources import start_issue
 from ansible_collections.cjj365.certctrl.plugins.module_utils._x509 import describe_pem
+from ansible_collections.cjj365.certctrl.tests.support.ansible_run import PlaybookRun, ansible_env, run_playbook
 from certctrl_emulator.testing import Emulator
 
 PLAYBOOKS = Path(__file__).parent / "playbooks"

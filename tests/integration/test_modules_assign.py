@@ -8,9 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from conftest import ansible_env, run_playbook
-from modules_support import PLAYBOOKS, Api, admin_vars, route_count, unique, writes
-
+from ansible_collections.cjj365.certctrl.tests.support.ansible_run import PLAYBOOKS, ansible_env, run_playbook
+from ansible_collections.cjj365.certctrl.tests.support.emulator import Api, admin_vars, route_count, unique, writes
 from certctrl_emulator.testing import Emulator
 
 WEB2_PUBLIC_ID = "6f1c2a3b-0002-4c5d-8e9f-a1b2c3d4e5f2"

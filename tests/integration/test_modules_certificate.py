@@ -8,9 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from conftest import ansible_env, run_playbook
-from modules_support import PLAYBOOKS, Api, admin_vars, route_count, unique, writes
-
+from ansible_collections.cjj365.certctrl.tests.support.ansible_run import PLAYBOOKS, ansible_env, run_playbook
+from ansible_collections.cjj365.certctrl.tests.support.emulator import Api, admin_vars, route_count, unique, writes
 from certctrl_emulator.testing import Emulator
 
 

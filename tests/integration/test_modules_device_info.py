@@ -11,9 +11,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import ansible_env, run_playbook
-from modules_support import Api, unique
-
+from ansible_collections.cjj365.certctrl.tests.support.ansible_run import ansible_env, run_playbook
+from ansible_collections.cjj365.certctrl.tests.support.emulator import Api, unique
 from certctrl_emulator.testing import Emulator
 
 WEB1_PUBLIC_ID = "6f1c2a3b-0001-4c5d-8e9f-a1b2c3d4e5f1"

@@ -10,9 +10,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import PlaybookRun, ansible_env, run_playbook
-from modules_support import PLAYBOOKS, Api, admin_vars, unique
 
+from ansible_collections.cjj365.certctrl.tests.support.ansible_run import PLAYBOOKS, PlaybookRun, ansible_env, run_playbook
+from ansible_collections.cjj365.certctrl.tests.support.emulator import Api, admin_vars, unique
 from certctrl_emulator.testing import Emulator
 
 

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import ansible_env, run_playbook
 
+from ansible_collections.cjj365.certctrl.tests.support.ansible_run import ansible_env, run_playbook
 from certctrl_emulator.testing import Emulator
 
 PLAYBOOKS = Path(__file__).parent / "playbooks"

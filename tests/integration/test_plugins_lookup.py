@@ -9,8 +9,7 @@ from __future__ import annotations
 import typing as t
 from pathlib import Path
 
-from conftest import ansible_env, run_playbook
-
+from ansible_collections.cjj365.certctrl.tests.support.ansible_run import ansible_env, run_playbook
 from certctrl_emulator.testing import Emulator
 
 PLAYBOOKS = Path(__file__).parent / "playbooks"

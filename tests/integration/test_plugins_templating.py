@@ -23,8 +23,8 @@ from pathlib import Path
 import pytest
 import yaml
 from ansible.parsing.vault import VaultLib, VaultSecret
-from conftest import ansible_env, run_playbook
 
+from ansible_collections.cjj365.certctrl.tests.support.ansible_run import ansible_env, run_playbook
 from certctrl_emulator.testing import Emulator
 
 LOOKUP = "cjj365.certctrl.api"

@@ -45,9 +45,9 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import REPO, ansible_env, run_playbook
 from cryptography import x509
 
+from ansible_collections.cjj365.certctrl.tests.support.ansible_run import REPO, ansible_env, run_playbook
 from certctrl_emulator.testing import Emulator, UserClient
 
 README = REPO / "README.md"
@@ -305,20 +305,7 @@ def test_readme_from_a_clone(tmp_path: Path) -> None:
                 continue
             if block.kind == "output":
                 continue
-            for shown, command in zip(commands(block), commands(Block(**{**block.__dict__, "text": text}))):
-                if shown.text in NOT_RUN:
-                    continue
-                ran.add(shown.text)
-                if block.kind == "background":
-                    session.start(command.text, work / block.arg)
-                    continue
-                line = command.text
-                if block.id in OVERRIDDEN and line.startswith("ansible-playbook "):
-                    line += f" -e @{overrides}"
-                proc = session.run(line)
-                assert proc.returncode == 0, f"{block.where}: {command.text!r} exited with {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
-                assert_shown(command.expected, proc.stdout, f"{block.where}: {command.text!r}")
-                outputs.setdefault(block.id, []).append(proc)
+            outputs.setdefault(block.id, []).extend(run_block(block, text, session, work=work, overrides=overrides, ran=ran))
             check = README_CHECKS.get(block.id)
             if check:
                 check(session=session, work=work, try_root=try_root, marks=marks, outputs=outputs.get(block.id, []))
@@ -326,7 +313,33 @@ def test_readme_from_a_clone(tmp_path: Path) -> None:
     finally:
         session.stop()
     assert not env_file.exists(), "the emulator removes its --env-file when it stops"
-    for block in blocks(README):
+    assert_every_command_ran(README, ran)
+
+
+def run_block(block: Block, text: str, session: Session, *, work: Path, overrides: Path, ran: set[str]) -> list[subprocess.CompletedProcess]:
+    """Run (or start, for a background block) the commands of ``block`` as ``text`` spells them; each one's output.
+
+    A command listed in NOT_RUN is skipped; each command run is added to ``ran`` as the README shows it."""
+    procs = []
+    for shown, command in zip(commands(block), commands(Block(**{**block.__dict__, "text": text}))):
+        if shown.text in NOT_RUN:
+            continue
+        ran.add(shown.text)
+        if block.kind == "background":
+            session.start(command.text, work / block.arg)
+            continue
+        line = command.text
+        if block.id in OVERRIDDEN and line.startswith("ansible-playbook "):
+            line += f" -e @{overrides}"
+        proc = session.run(line)
+        assert proc.returncode == 0, f"{block.where}: {command.text!r} exited with {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
+        assert_shown(command.expected, proc.stdout, f"{block.where}: {command.text!r}")
+        procs.append(proc)
+    return procs
+
+
+def assert_every_command_ran(readme: Path, ran: set[str]) -> None:
+    for block in blocks(readme):
         if block.kind in ("run", "background"):
             for command in commands(block):
                 assert command.text in ran or command.text in NOT_RUN, f"{block.where}: {command.text!r} neither ran nor is listed"

@@ -28,12 +28,12 @@ from pathlib import Path
 import pytest
 import requests
 import yaml
-from conftest import REPO, ansible_env, run_playbook
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.serialization import pkcs12
 
 from ansible_collections.cjj365.certctrl.plugins.module_utils._manifest import read_manifest
+from ansible_collections.cjj365.certctrl.tests.support.ansible_run import REPO, ansible_env, run_playbook
 from certctrl_emulator.testing import Emulator, UserClient
 
 BUNDLE_ROUTE = "GET /apiv1/me/devices/:id/certificates/:id/bundle"

@@ -20,11 +20,11 @@ import typing as t
 from pathlib import Path
 
 import pytest
-from conftest import ansible_env
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from test_role_deploy import FOUR, Api, deploy, downloads, handler_lines, inventory, marking_service, nginx_serving, result_of, serial_of
 
+from ansible_collections.cjj365.certctrl.tests.support.ansible_run import ansible_env
 from certctrl_emulator.testing import Emulator
 
 KILL_HOOK = "CERTCTRL_TEST_KILL_AFTER_RENAME"

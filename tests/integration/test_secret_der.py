@@ -22,9 +22,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from conftest import ansible_env, run_playbook
-from modules_support import Api, unique
 
+from ansible_collections.cjj365.certctrl.tests.support.ansible_run import ansible_env, run_playbook
+from ansible_collections.cjj365.certctrl.tests.support.emulator import Api, unique
 from certctrl_emulator.testing import Emulator
 
 MARKER = "DERMARKER" + uuid.uuid4().hex[:12].upper()

@@ -19,9 +19,9 @@ import typing as t
 from pathlib import Path
 
 import pytest
-from conftest import REPO, ansible_env, run_playbook
 
 from ansible_collections.cjj365.certctrl.plugins.module_utils._manifest import read_manifest, write_manifest
+from ansible_collections.cjj365.certctrl.tests.support.ansible_run import REPO, ansible_env, run_playbook
 from certctrl_emulator.testing import Emulator
 
 FIXTURE = REPO / "extensions" / "molecule" / "shared" / "certctrl_fixture.py"

@@ -94,3 +94,50 @@ def test_errors_name_what_to_fix() -> None:
         deploy_plan(ASSIGNED, files=["cert.crt"])
     with pytest.raises(PlanError, match="is not host:port"):
         deploy_plan(ASSIGNED, certificates=[{"id": 7, "verify_endpoints": ["a b:c"]}])
+
+
+def test_endpoints_as_dicts_and_the_default_server_name() -> None:
+    endpoints = {"www.example.test": [{"host": "10.0.0.1"}, {"host": "10.0.0.2", "port": "8443", "server_name": None}], "9": ["web:443"]}
+    www, wildcard = deploy_plan(ASSIGNED, verify_endpoints=endpoints)
+    assert [e["label"] for e in www["verify_endpoints"]] == ["10.0.0.1:443/www.example.test", "10.0.0.2:8443"]
+    assert wildcard["verify_endpoints"] == [{"host": "web", "port": 443, "server_name": None, "label": "web:443"}]  # by id; a wildcard sends no SNI
+
+
+def test_a_file_mode_of_its_own_and_the_pfx_password_only_with_a_pfx() -> None:
+    entries = [{"id": 7, "files": [{"name": "private.key", "mode": "400"}, "bundle.pfx"], "pfx_password": "s3cret"}, {"id": 9, "pfx_password": "unused"}]
+    www, wildcard = deploy_plan(ASSIGNED, certificates=entries)
+    assert [(f["name"], f["mode"]) for f in www["files"]] == [("private.key", "0400"), ("bundle.pfx", "0600")]
+    assert (www["pfx_password"], wildcard["pfx_password"]) == ("s3cret", None)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "words"),
+    [
+        ({"certificates": [True]}, r"certctrl_certificates\[0\] must be a dict or a certificate id, not bool"),
+        ({"certificates": [[7]]}, r"certctrl_certificates\[0\] must be a dict or a certificate id, not list"),
+        ({"certificates": [None]}, r"certctrl_certificates\[0\] must be a dict or a certificate id, not NoneType"),
+        ({"certificates": [{"owner": "root"}]}, r"certctrl_certificates\[0\] needs an id or a domain_name; this one has: owner"),
+        ({"certificates": [{}]}, "this one has: nothing"),
+        ({"certificates": [{"id": 7, "verify_endpoints": [{"port": 443}]}]}, "needs a host"),
+        ({"certificates": [{"id": 7, "verify_endpoints": [{"host": "a", "port": "https"}]}]}, "port must be a number"),
+        ({"certificates": [{"id": 7, "services": ["nginx"]}], "definitions": {"nginx": {"validate": "nginx -t"}}}, "service 'nginx' has no reload command"),
+        ({"certificates": [{"id": 7, "files": [7]}]}, "each file is a name or a dict with name, not 7"),
+        ({"certificates": [{"id": 7, "files": "private.key"}]}, "files must be a list, not 'private.key'"),
+        ({"certificates": [{"id": 7, "files": ["chain.pem", {"name": "chain.pem", "path": "other.pem"}]}]}, "a file is listed twice"),
+        ({"certificates": [{"id": 7, "files": [{"name": "private.key", "mode": "rw"}]}]}, "mode of private.key: 'rw' is not an octal mode"),
+        ({"certificates": [{"id": 7, "services": "nginx"}]}, "services must be a list of service names, not 'nginx'"),
+        ({"certificates": [{"id": 7, "verify_endpoints": "web:443"}]}, "verify_endpoints must be a list, not 'web:443'"),
+        ({"files": "private.key"}, "certctrl_files must be a list of file names"),
+        ({"verify_endpoints": ["web:443"]}, "certctrl_verify_endpoints must be a dict .*, not list"),
+    ],
+)
+def test_each_bad_input_is_named(kwargs: dict, words: str) -> None:
+    with pytest.raises(PlanError, match=words):
+        deploy_plan(ASSIGNED, **kwargs)
+
+
+def test_a_domain_name_assigned_twice_needs_the_id() -> None:
+    twice = [*ASSIGNED, {"id": 11, "domain_name": "www.example.test"}]
+    with pytest.raises(PlanError, match=r"several certificates for 'www.example.test' are assigned to this device \(7, 11\); give the id"):
+        deploy_plan(twice, certificates=[{"domain_name": "www.example.test"}])
+    assert [e["id"] for e in deploy_plan(twice, certificates=[11])] == [11]

@@ -23,12 +23,9 @@ import pytest
 import yaml
 from ansible.release import __version__ as CORE_VERSION
 
-try:
-    from conftest import REPO, ansible_command, ansible_env, run_playbook
-except ImportError:  # ansible-test units imports tests/conftest.py by its collection name
-    from ansible_collections.cjj365.certctrl.tests.conftest import REPO, ansible_command, ansible_env, run_playbook
-
-from certctrl_emulator.testing import Emulator, UserClient
+from ansible_collections.cjj365.certctrl.tests.support.ansible_run import REPO, ansible_command, ansible_env, run_playbook
+from ansible_collections.cjj365.certctrl.tests.support.emulator import Api
+from certctrl_emulator.testing import Emulator
 
 PLUGIN = "cjj365.certctrl.devices"
 DEVICES_ROUTE = "GET /apiv1/me/devices"
@@ -39,7 +36,7 @@ BRACES = "{{ lookup('env','HOME') }}"
 NATIVE_TEMPLATING = tuple(int(part) for part in CORE_VERSION.split(".")[:2]) >= (2, 19)
 
 
-BIN = Path(ansible_command("ansible-playbook")).parent  # beside this Python, or on PATH under ansible-test units
+BIN = Path(ansible_command("ansible-playbook")).parent  # beside this Python, or on PATH
 
 # -- helpers ----------------------------------------------------------------------------------
 
@@ -152,15 +149,9 @@ def flush_playbook(emu: Emulator, source: Path) -> None:
     assert proc.returncode == 0 and "Failed to parse" not in proc.stdout + proc.stderr, proc.stdout + proc.stderr
 
 
-class Rest(UserClient):
-    def __init__(self, emu: Emulator, key: str = "full") -> None:
-        super().__init__(emu.base_url, emu.token(key), emu.ca_file)
-        self.emu = emu
-
-
 def populate(emu: Emulator) -> dict[str, int]:
     """Two certificates: shop on web1 and web2, blog on web1 (deterministic ids on a fresh emulator)."""
-    rest = Rest(emu)
+    rest = Api(emu)
     account = rest.call("POST", "/acme-accounts", {"name": "inventory-acct", "provider": "SELF_CA", "ca_id": 1})
     ids = {}
     for domain in ("shop.example.com", "blog.example.com"):

@@ -5,7 +5,7 @@
 """The cjj365.certctrl.api lookup through the real ansible-playbook CLI against a live emulator.
 
 Work is counted with the emulator's counters (read between tasks with ansible.builtin.uri on the admin
-API, which is not counted), never timed. Path rules are also tested directly on module_utils/_paths.py.
+API, which is not counted), never timed. The path rules are tested directly in tests/unit/plugins/module_utils/test_paths.py.
 """
 
 from __future__ import annotations
@@ -20,13 +20,9 @@ import pytest
 import yaml
 from ansible.release import __version__ as CORE_VERSION
 
-try:
-    from conftest import PlaybookRun, ansible_command, ansible_env, run_playbook
-except ImportError:  # ansible-test units imports tests/conftest.py by its collection name
-    from ansible_collections.cjj365.certctrl.tests.conftest import PlaybookRun, ansible_command, ansible_env, run_playbook
-
-from ansible_collections.cjj365.certctrl.plugins.module_utils._paths import InvalidPathError, item_matches, resolve
-from certctrl_emulator.testing import Emulator, UserClient
+from ansible_collections.cjj365.certctrl.tests.support.ansible_run import PlaybookRun, ansible_command, ansible_env, run_playbook
+from ansible_collections.cjj365.certctrl.tests.support.emulator import Api
+from certctrl_emulator.testing import Emulator
 
 LOOKUP = "cjj365.certctrl.api"
 DEVICES_ROUTE = "GET /apiv1/me/devices"
@@ -36,17 +32,9 @@ WEB1_PUBLIC_ID = "6f1c2a3b-0001-4c5d-8e9f-a1b2c3d4e5f1"
 NATIVE_TEMPLATING = tuple(int(part) for part in CORE_VERSION.split(".")[:2]) >= (2, 19)
 
 
-BIN = Path(ansible_command("ansible-playbook")).parent  # beside this Python, or on PATH under ansible-test units
+BIN = Path(ansible_command("ansible-playbook")).parent  # beside this Python, or on PATH
 
 # -- helpers ----------------------------------------------------------------------------------
-
-
-class Rest(UserClient):
-    """Direct REST calls to arrange state (not through the code under test)."""
-
-    def __init__(self, emu: Emulator, key: str = "full") -> None:
-        super().__init__(emu.base_url, emu.token(key), emu.ca_file)
-        self.emu = emu
 
 
 def show(name: str, expression: str, **task: t.Any) -> dict[str, t.Any]:
@@ -102,7 +90,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> t.Iterator[dict[str, t.An
     """An emulator of this module only: seed + one SELF_CA account, two certificates (one issued and
     assigned to web1 and web2) and a device whose name is a template."""
     with Emulator(tls=True, issue_delay=0.2, workdir=tmp_path_factory.mktemp("lookup-emulator")) as emu:
-        rest = Rest(emu)
+        rest = Api(emu)  # direct REST calls arrange state, not the code under test
         account = rest.call("POST", "/acme-accounts", {"name": "lookup-acct", "provider": "SELF_CA", "ca_id": 1})
         shop = rest.call(
             "POST",
@@ -124,91 +112,6 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> t.Iterator[dict[str, t.An
 def emu(world: dict[str, t.Any]) -> Emulator:
     world["emu"].admin.reset()
     return world["emu"]
-
-
-# -- path rules (no server) -------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("term", "path", "is_list"),
-    [
-        ("certificates", "/apiv1/me/certificates", True),
-        ("/apiv1/me/certificates", "/apiv1/me/certificates", True),
-        ("apiv1/me/certificates/42", "/apiv1/me/certificates/42", False),
-        ("certificates/42/", "/apiv1/me/certificates/42", False),
-        ("certificates/42/issues", "/apiv1/me/certificates/42/issues", True),
-        ("certificates/42/devices", "/apiv1/me/certificates/42/devices", True),
-        ("certificates/42/export", "/apiv1/me/certificates/42/export", False),
-        ("devices", "/apiv1/me/devices", True),
-        ("devices/7", "/apiv1/me/devices/7", False),
-        ("devices/7/certificates", "/apiv1/me/devices/7/certificates", True),
-        ("devices/7/certificates/42", "/apiv1/me/devices/7/certificates/42", False),
-        (f"devices/by-public-id/{WEB1_PUBLIC_ID}", f"/apiv1/me/devices/by-public-id/{WEB1_PUBLIC_ID}", False),
-        ("acme-accounts", "/apiv1/me/acme-accounts", True),
-        (" acme-accounts/3/certificates ", "/apiv1/me/acme-accounts/3/certificates", True),
-    ],
-)
-def test_readable_paths(term: str, path: str, is_list: bool) -> None:
-    resolved = resolve(term)
-    assert (resolved.path, resolved.is_list) == (path, is_list)
-
-
-@pytest.mark.parametrize(
-    ("term", "words"),
-    [
-        ("certificate-assign", "accepts POST only"),
-        ("/apiv1/me/certificate-assign", "cjj365.certctrl.assign"),
-        ("devices/7/certificates/42/bundle", "private key"),
-        ("install-config-update/abc", "POST only"),
-        ("devices method=POST", "only reads"),
-        ("method=DELETE", "only reads"),
-        ("certificates?status=ACTIVE", "keyword arguments"),
-        ("certificates?limit=1&offset=5", "query strings"),
-        ("certificates#x", "query strings"),
-        ("certificates/../devices", "'..'"),
-        ("../../etc/passwd", "'..'"),
-        ("certificates/./42", "'.'"),
-        ("certificates//42", "empty"),
-        ("certificates/%2e%2e", "only letters"),
-        ("certificates/4 2", "only letters"),
-        ("devices\\7", "only letters"),
-        ("/apiv1/users/1/devices", "only paths under /apiv1/me/"),
-        ("/apiv1/me/", "name a resource"),
-        ("", "only letters"),
-        ("certificates/0", "positive integers"),
-        ("certificates/abc", "not a readable"),
-        ("devices/by-public-id/a.b", "not a readable"),
-        ("users", "not a readable"),
-        (42, "must be a path"),
-    ],
-)
-def test_refused_paths(term: t.Any, words: str) -> None:
-    with pytest.raises(InvalidPathError) as caught:
-        resolve(term)
-    assert words in caught.value.msg
-
-
-@pytest.mark.parametrize(
-    ("item", "filters", "expected"),
-    [
-        ({"status": "ACTIVE"}, {"status": "ACTIVE"}, True),
-        ({"status": "ACTIVE"}, {"status": "active"}, False),  # exact, case-sensitive
-        ({"status": "LOST"}, {"status": ["ACTIVE", "LOST"]}, True),
-        ({"id": 42}, {"id": "42"}, True),
-        ({"id": 42}, {"id": 42}, True),
-        ({"id": 1}, {"id": True}, False),  # True == 1 in Python, not here
-        ({"verified": True}, {"verified": "true"}, True),
-        ({"verified": False}, {"verified": 0}, False),
-        ({"sans": ["a.example.com", "b.example.com"]}, {"sans": "b.example.com"}, True),
-        ({"sans": ["a.example.com"]}, {"sans": "example.com"}, False),
-        ({"name": "web1"}, {"name": "web*"}, False),  # no patterns
-        ({"name": "web1", "status": "ACTIVE"}, {"name": "web1", "status": "LOST"}, False),
-        ({"name": "web1"}, {"platform": "Linux"}, False),  # a missing field never matches
-        ({"name": "web1"}, {}, True),
-    ],
-)
-def test_item_matches(item: dict, filters: dict, expected: bool) -> None:
-    assert item_matches(item, filters) is expected
 
 
 # -- through ansible-playbook ------------------------------------------------------------------

@@ -2,21 +2,19 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""Helpers of the test_modules_* integration tests: REST set-up with an API key, counter snapshots.
+"""The emulator as the tests drive it: REST set-up with an API key, and its counters as read by a playbook.
 
-State is arranged through the emulator's REST API (not through the modules under test), and work is
-read from the emulator's counters, never from wall-clock time.
+State is arranged through the emulator's REST API (not through the code under test), and work is read from the
+emulator's counters, never from wall-clock time.
 """
 
 from __future__ import annotations
 
 import itertools
 import typing as t
-from pathlib import Path
 
 from certctrl_emulator.testing import Emulator, UserClient
 
-PLAYBOOKS = Path(__file__).parent / "playbooks"
 _serial = itertools.count(1)
 
 
@@ -25,7 +23,7 @@ def unique(prefix: str) -> str:
 
 
 class Api(UserClient):
-    """Direct REST access to /apiv1/me with one of the seeded keys, and the set-ups the module tests share."""
+    """Direct REST access to /apiv1/me with one of the seeded keys, and the set-ups the tests share."""
 
     def __init__(self, emu: Emulator, key: str = "full") -> None:
         super().__init__(emu.base_url, emu.token(key), emu.ca_file)
@@ -69,4 +67,4 @@ def route_count(run: t.Any, task: str, route: str) -> int:
     return int(run.task(task)["json"]["data"]["by_route"].get(route, 0))
 
 
-__all__ = ["PLAYBOOKS", "Api", "admin_vars", "route_count", "unique", "writes"]
+__all__ = ["Api", "admin_vars", "route_count", "unique", "writes"]
