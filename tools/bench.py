@@ -45,7 +45,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
 sys.path.insert(0, str(REPO / "tools" / "bench"))
 
-import conftest  # noqa: E402,F401  (links the checkout as ansible_collections.cjj365.certctrl)
+# conftest links the checkout as ansible_collections.cjj365.certctrl, which the imports below need.
+import conftest  # noqa: E402,F401  # pylint: disable=unused-import
 import fleet as fleet_mod  # noqa: E402
 import fleet_report  # noqa: E402
 import listing  # noqa: E402

@@ -28,6 +28,26 @@ except ImportError:  # 2.16 - 2.18 read the JSON from basic._ANSIBLE_ARGS alone
             basic._ANSIBLE_ARGS = saved
 
 
+@contextlib.contextmanager
+def on_a_host() -> t.Iterator[None]:
+    """Run module code as on a managed host. Once a test process has imported controller code (a plugin, the
+    display), ansible-core 2.19+ marks it as the controller, and module warnings then go to the display instead of
+    the module's result; which test ran first in a worker must not decide that."""
+    try:
+        from ansible.module_utils import _internal as internal  # 2.19 and later
+    except ImportError:
+        internal = None
+    saved = getattr(internal, "is_controller", None)
+    if internal is None or saved is None:
+        yield
+        return
+    internal.is_controller = False
+    try:
+        yield
+    finally:
+        internal.is_controller = saved
+
+
 def _with_flags(args: dict[str, t.Any], check_mode: bool, diff: bool) -> dict[str, t.Any]:
     return {**args, "_ansible_check_mode": check_mode, "_ansible_diff": diff}
 
@@ -46,13 +66,14 @@ class ModuleRun(t.NamedTuple):
 def run_module(main: t.Callable[[], None], args: dict[str, t.Any], *, check_mode: bool = False, diff: bool = False) -> ModuleRun:
     """Run ``main`` with ``args``; its exit code and the result it printed (exit_json or fail_json)."""
     out = io.StringIO()
-    with patch_module_args(_with_flags(args, check_mode, diff)), contextlib.redirect_stdout(out):
+    rc = None
+    with patch_module_args(_with_flags(args, check_mode, diff)), on_a_host(), contextlib.redirect_stdout(out):
         try:
             main()
         except SystemExit as exc:
             rc = exc.code if isinstance(exc.code, int) else 1
-        else:
-            raise AssertionError(f"{main.__module__}.main() returned without exit_json or fail_json")
+    if rc is None:
+        raise AssertionError(f"{main.__module__}.main() returned without exit_json or fail_json")
     text = out.getvalue()
     try:
         return ModuleRun(rc, json.loads(text[text.index("{") :]))
@@ -60,4 +81,4 @@ def run_module(main: t.Callable[[], None], args: dict[str, t.Any], *, check_mode
         raise AssertionError(f"no JSON result in the module's output: {text!r}") from None
 
 
-__all__ = ["ModuleRun", "ansible_module", "patch_module_args", "run_module"]
+__all__ = ["ModuleRun", "ansible_module", "on_a_host", "patch_module_args", "run_module"]

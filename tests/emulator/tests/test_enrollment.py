@@ -35,9 +35,12 @@ def agent_body(public_id=None, dev_pk=None, **extra):
     return body
 
 
+def pad(text):
+    return text + "=" * (-len(text) % 4)
+
+
 def claims(token):
     header, payload, signature = token.split(".")
-    pad = lambda s: s + "=" * (-len(s) % 4)  # noqa: E731
     assert json.loads(base64.urlsafe_b64decode(pad(header))) == {"alg": "HS256", "typ": "JWT"} and signature
     return json.loads(base64.urlsafe_b64decode(pad(payload)))
 

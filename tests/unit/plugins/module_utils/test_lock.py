@@ -237,7 +237,7 @@ def test_create_once_returns_what_find_chooses_after_creating(emu: Emulator, cli
         return None if len(reads) == 1 else chosen
 
     account, is_new = create_account(client, name, [], find=find)
-    created, _ = create_account(client, unique(), [], reread_after=False, find=lambda: None)
+    created = create_account(client, unique(), [], reread_after=False, find=lambda: None)[0]
 
     assert account is chosen and is_new is True
     assert "chosen" not in created and posts(emu) == 2
