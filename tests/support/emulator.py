@@ -13,6 +13,7 @@ from __future__ import annotations
 import itertools
 import typing as t
 
+from ansible_collections.cjj365.certctrl.plugins.module_utils._client import CertCtrlClient, RetryPolicy
 from certctrl_emulator.testing import Emulator, UserClient
 
 _serial = itertools.count(1)
@@ -67,4 +68,16 @@ def route_count(run: t.Any, task: str, route: str) -> int:
     return int(run.task(task)["json"]["data"]["by_route"].get(route, 0))
 
 
-__all__ = ["Api", "admin_vars", "route_count", "unique", "writes"]
+def client_of(emu: Emulator) -> CertCtrlClient:
+    """The collection's client for ``emu``'s first user, with no retries and no sleeping, as unit tests want it."""
+    return CertCtrlClient(api_url=emu.base_url, api_key=emu.token(), ca_path=emu.ca_file, retry_policy=RetryPolicy(retries=0), sleep=lambda s: None)
+
+
+class Warnings(list):
+    """A ``warn`` callback that keeps what it was told."""
+
+    def __call__(self, msg: str) -> None:
+        self.append(msg)
+
+
+__all__ = ["Api", "Warnings", "admin_vars", "client_of", "route_count", "unique", "writes"]

@@ -14,31 +14,13 @@ import uuid
 import pytest
 
 from ansible_collections.cjj365.certctrl.plugins.module_utils import _assign as assign
-from ansible_collections.cjj365.certctrl.plugins.module_utils._client import CertCtrlClient, RetryPolicy
+from ansible_collections.cjj365.certctrl.plugins.module_utils._client import CertCtrlClient
 from ansible_collections.cjj365.certctrl.plugins.module_utils._errors import CertCtrlError
+from ansible_collections.cjj365.certctrl.tests.support.emulator import Warnings, client_of
 from certctrl_emulator.testing import Emulator
 
 OPTIONS = ("certificate_id", "domain_name", "acct_id", "acme_account", "device_id", "device_public_id")
 WEB2 = 2
-
-
-@pytest.fixture
-def emu(emulator: Emulator) -> t.Iterator[Emulator]:
-    emulator.admin.clear_faults()
-    emulator.admin.reset()
-    yield emulator
-    emulator.admin.clear_faults()
-
-
-def client_of(emu: Emulator) -> CertCtrlClient:
-    return CertCtrlClient(api_url=emu.base_url, api_key=emu.token(), ca_path=emu.ca_file, retry_policy=RetryPolicy(retries=0), sleep=lambda s: None)
-
-
-@pytest.fixture
-def client(emu: Emulator) -> t.Iterator[CertCtrlClient]:
-    c = client_of(emu)
-    yield c
-    c.close()
 
 
 @pytest.fixture(scope="module")
@@ -53,11 +35,6 @@ def contract_client(contract: Emulator) -> t.Iterator[CertCtrlClient]:
     c = client_of(contract)
     yield c
     c.close()
-
-
-class Warnings(list):
-    def __call__(self, msg: str) -> None:
-        self.append(msg)
 
 
 def ensure(client: CertCtrlClient, *, check_mode: bool = False, diff: bool = False, warn: Warnings | None = None, **given: t.Any) -> dict:

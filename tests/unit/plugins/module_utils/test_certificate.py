@@ -14,32 +14,13 @@ import uuid
 import pytest
 
 from ansible_collections.cjj365.certctrl.plugins.module_utils import _certificate as certificate
-from ansible_collections.cjj365.certctrl.plugins.module_utils._client import CertCtrlClient, RetryPolicy
+from ansible_collections.cjj365.certctrl.plugins.module_utils._client import CertCtrlClient
 from ansible_collections.cjj365.certctrl.plugins.module_utils._errors import CertCtrlError
+from ansible_collections.cjj365.certctrl.tests.support.emulator import Warnings
 from certctrl_emulator.testing import Emulator
 
 OPTIONS = ("domain_name", "acct_id", "acme_account", "sans", "key_algorithm", "policy", *certificate.SUBJECT_OPTIONS.values())
 ASSUMES = "; check mode assumes an earlier task creates it"
-
-
-@pytest.fixture
-def emu(emulator: Emulator) -> t.Iterator[Emulator]:
-    emulator.admin.clear_faults()
-    emulator.admin.reset()
-    yield emulator
-    emulator.admin.clear_faults()
-
-
-@pytest.fixture
-def client(emu: Emulator) -> t.Iterator[CertCtrlClient]:
-    c = CertCtrlClient(api_url=emu.base_url, api_key=emu.token(), ca_path=emu.ca_file, retry_policy=RetryPolicy(retries=0), sleep=lambda s: None)
-    yield c
-    c.close()
-
-
-class Warnings(list):
-    def __call__(self, msg: str) -> None:
-        self.append(msg)
 
 
 @pytest.fixture

@@ -13,32 +13,13 @@ import uuid
 import pytest
 
 from ansible_collections.cjj365.certctrl.plugins.module_utils import _devices as devices
-from ansible_collections.cjj365.certctrl.plugins.module_utils._client import DEFAULT_PAGE_SIZE, CertCtrlClient, RetryPolicy
+from ansible_collections.cjj365.certctrl.plugins.module_utils._client import DEFAULT_PAGE_SIZE, CertCtrlClient
 from ansible_collections.cjj365.certctrl.plugins.module_utils._errors import CertCtrlError
-from certctrl_emulator.testing import Emulator
+from ansible_collections.cjj365.certctrl.tests.support.emulator import client_of
 
 WEB1_PUBLIC_ID = "6f1c2a3b-0001-4c5d-8e9f-a1b2c3d4e5f1"
 OTHER_USERS_DEVICE = 6  # seeded for user 2
 SEEDED_OWN = {1: "ACTIVE", 2: "ACTIVE", 3: "ACTIVE", 4: "REVOKED", 5: "LOST"}
-
-
-@pytest.fixture
-def emu(emulator: Emulator) -> t.Iterator[Emulator]:
-    emulator.admin.clear_faults()
-    emulator.admin.reset()
-    yield emulator
-    emulator.admin.clear_faults()
-
-
-def client_of(emu: Emulator) -> CertCtrlClient:
-    return CertCtrlClient(api_url=emu.base_url, api_key=emu.token(), ca_path=emu.ca_file, retry_policy=RetryPolicy(retries=0), sleep=lambda s: None)
-
-
-@pytest.fixture
-def client(emu: Emulator) -> t.Iterator[CertCtrlClient]:
-    c = client_of(emu)
-    yield c
-    c.close()
 
 
 def read(client: CertCtrlClient, **given: t.Any) -> dict:

@@ -20,7 +20,7 @@ import pytest
 
 from ansible_collections.cjj365.certctrl.plugins.module_utils import _lock as lock
 from ansible_collections.cjj365.certctrl.plugins.module_utils import _resources as api
-from ansible_collections.cjj365.certctrl.plugins.module_utils._client import CertCtrlClient, RetryPolicy
+from ansible_collections.cjj365.certctrl.plugins.module_utils._client import CertCtrlClient
 from ansible_collections.cjj365.certctrl.plugins.module_utils._errors import CertCtrlError, ConflictError
 from certctrl_emulator.testing import Emulator
 
@@ -32,21 +32,6 @@ def private_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     monkeypatch.delenv(lock.LOCK_TIMEOUT_ENV, raising=False)
     return tmp_path
-
-
-@pytest.fixture
-def emu(emulator: Emulator) -> t.Iterator[Emulator]:
-    emulator.admin.clear_faults()
-    emulator.admin.reset()
-    yield emulator
-    emulator.admin.clear_faults()
-
-
-@pytest.fixture
-def client(emu: Emulator) -> t.Iterator[CertCtrlClient]:
-    c = CertCtrlClient(api_url=emu.base_url, api_key=emu.token(), ca_path=emu.ca_file, retry_policy=RetryPolicy(retries=0), sleep=lambda s: None)
-    yield c
-    c.close()
 
 
 def posts(emu: Emulator) -> int:

@@ -38,14 +38,6 @@ def no_certctrl_env(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.delenv(name, raising=False)
 
 
-@pytest.fixture
-def emu(emulator: Emulator) -> t.Iterator[Emulator]:
-    emulator.admin.clear_faults()
-    emulator.admin.reset()
-    yield emulator
-    emulator.admin.clear_faults()
-
-
 def connection(emu: Emulator, **overrides: t.Any) -> dict:
     return {"api_url": emu.base_url, "api_key": emu.token(), "ca_path": emu.ca_file, "retries": 0, **overrides}
 

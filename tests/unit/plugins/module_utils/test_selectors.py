@@ -11,7 +11,6 @@ counters, never from a mock of our client.
 
 from __future__ import annotations
 
-import typing as t
 import uuid
 
 import pytest
@@ -19,28 +18,11 @@ import yaml
 
 from ansible_collections.cjj365.certctrl.plugins.doc_fragments._selectors import ModuleDocFragment
 from ansible_collections.cjj365.certctrl.plugins.module_utils import _selectors as selectors
-from ansible_collections.cjj365.certctrl.plugins.module_utils._client import CertCtrlClient, RetryPolicy
 from ansible_collections.cjj365.certctrl.plugins.module_utils._errors import CertCtrlError, TransportError
 from certctrl_emulator.testing import Emulator
 
 WEB1_PUBLIC_ID = "6f1c2a3b-0001-4c5d-8e9f-a1b2c3d4e5f1"
 ASSUMES = "; check mode assumes an earlier task creates it"
-
-
-@pytest.fixture
-def emu(emulator: Emulator) -> t.Iterator[Emulator]:
-    """The session emulator with no faults and zeroed counters."""
-    emulator.admin.clear_faults()
-    emulator.admin.reset()
-    yield emulator
-    emulator.admin.clear_faults()
-
-
-@pytest.fixture
-def client(emu: Emulator) -> t.Iterator[CertCtrlClient]:
-    c = CertCtrlClient(api_url=emu.base_url, api_key=emu.token(), ca_path=emu.ca_file, retry_policy=RetryPolicy(retries=0), sleep=lambda s: None)
-    yield c
-    c.close()
 
 
 def requests_sent(emu: Emulator) -> int:
