@@ -81,7 +81,9 @@ def test_check_mode_does_not_take_a_failed_request_for_a_missing_account(emu, cl
 
 def test_a_certificate_by_id_is_read_light_or_in_full(emu, client):
     record = new_certificate(emu, new_account(emu)["id"], domain(), issue=True)
-    assert "cert" not in selectors.certificate(client, certificate_id=record["id"])
+    light = selectors.certificate(client, certificate_id=record["id"])
+    if emu.admin.shape()["profile"] == "production":  # production sends the PEM only with detail=most (row 1)
+        assert "cert" not in light
     assert selectors.certificate(client, certificate_id=record["id"], detail=True)["cert"].startswith("-----BEGIN CERTIFICATE-----")
 
 
