@@ -23,7 +23,7 @@ except ImportError:  # pragma: no cover - reported by the module with missing_re
     pass
 
 from ansible_collections.cjj365.certctrl.plugins.module_utils._errors import CertCtrlError
-from ansible_collections.cjj365.certctrl.plugins.module_utils._file_kinds import DEFAULT_FILES, OUTPUT_FILES
+from ansible_collections.cjj365.certctrl.plugins.module_utils._file_kinds import OUTPUT_FILES
 from ansible_collections.cjj365.certctrl.plugins.module_utils._pem import normalize_fingerprint
 from ansible_collections.cjj365.certctrl.plugins.module_utils._x509 import (
     dns_names,
@@ -39,7 +39,6 @@ REQUIRED_ENTRIES = ("private.key", "certificate.pem", "fullchain.pem")
 # Entries we read. Anything else (meta.json, future additions) is ignored and never decompressed.
 KNOWN_ENTRIES = (*REQUIRED_ENTRIES, "chain.pem", "certificate.der", "bundle.pfx")
 # render() produces the OUTPUT_FILES of _file_kinds (the module's ``files`` choices); DEFAULT_FILES unless told.
-DEFAULT_OUTPUT_FILES = DEFAULT_FILES
 _DRIVE = re.compile(r"^[A-Za-z]:")
 _SUFFIX = "; nothing was changed"
 
@@ -385,9 +384,7 @@ def render(
 
 
 __all__ = [
-    "DEFAULT_OUTPUT_FILES",
     "KNOWN_ENTRIES",
-    "OUTPUT_FILES",
     "PASSWORD_HEADER",
     "REQUIRED_ENTRIES",
     "Bundle",

@@ -218,8 +218,8 @@ checks:
 
 from ansible.module_utils.basic import missing_required_lib
 
-from ansible_collections.cjj365.certctrl.plugins.module_utils._bundle import DEFAULT_OUTPUT_FILES, OUTPUT_FILES
 from ansible_collections.cjj365.certctrl.plugins.module_utils._device_bundle import sync_device_bundle
+from ansible_collections.cjj365.certctrl.plugins.module_utils._file_kinds import DEFAULT_FILES, OUTPUT_FILES
 from ansible_collections.cjj365.certctrl.plugins.module_utils._module import create_module, run
 from ansible_collections.cjj365.certctrl.plugins.module_utils._resources import BUNDLE_MAX_BYTES
 from ansible_collections.cjj365.certctrl.plugins.module_utils._selectors import DEVICE_MUTUALLY_EXCLUSIVE, DEVICE_REQUIRED_ONE_OF, device_selector_spec
@@ -233,7 +233,7 @@ def main() -> None:
             "certificate_id": {"type": "int", "required": True},
             "deployed_fingerprint": {"type": "str"},
             "dest": {"type": "path"},
-            "files": {"type": "list", "elements": "str", "choices": list(OUTPUT_FILES), "default": list(DEFAULT_OUTPUT_FILES)},
+            "files": {"type": "list", "elements": "str", "choices": list(OUTPUT_FILES), "default": list(DEFAULT_FILES)},
             "pfx_password": {"type": "str", "no_log": True},
             "max_bytes": {"type": "int", "default": BUNDLE_MAX_BYTES},
         },
