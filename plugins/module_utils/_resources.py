@@ -14,6 +14,7 @@ from ansible_collections.cjj365.certctrl.plugins.module_utils._errors import (
     APIError,
     CertCtrlError,
     ExportForbiddenError,
+    InvalidResponseError,
     NotFoundError,
     WrapPendingError,
     mentions,
@@ -122,6 +123,16 @@ def get_device_by_public_id(client: CertCtrlClient, device_public_id: str) -> t.
     return _or_none(lambda: client.get(f"{ME}/devices/by-public-id/{device_public_id}"))
 
 
+def register_device(client: CertCtrlClient, body: t.Mapping[str, t.Any]) -> dict:
+    """POST /me/devices, the agent's registration with an API key (idempotent by ``device_public_id``): the answer's
+    ``device``. Its ``session`` holds the device's own access and refresh tokens: dropped here, never returned or kept."""
+    answer = client.post(f"{ME}/devices", dict(body))
+    device = answer.get("device") if isinstance(answer, dict) else None
+    if not isinstance(device, dict):
+        raise InvalidResponseError(f"POST {ME}/devices answered without the device record (data.device)", path=f"{ME}/devices")
+    return device
+
+
 def device_certificates(client: CertCtrlClient, device_id: int, *, page_size: int = DEFAULT_PAGE_SIZE) -> t.List[dict]:
     return client.paginate(f"{ME}/devices/{int(device_id)}/certificates", page_size=page_size)
 
@@ -228,6 +239,7 @@ __all__ = [
     "list_certificates",
     "list_devices",
     "must_exist",
+    "register_device",
     "start_issue",
     "unassign",
     "update_acme_account",
