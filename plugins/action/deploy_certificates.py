@@ -26,9 +26,20 @@ from ansible.utils.display import Display
 
 from ansible_collections.cjj365.certctrl.plugins.module_utils import _resources as api
 from ansible_collections.cjj365.certctrl.plugins.module_utils import _selectors as selectors
-from ansible_collections.cjj365.certctrl.plugins.module_utils._bundle import PASSWORD_HEADER, CorruptBundleError, expected_names, parse_bundle, render, validate
+from ansible_collections.cjj365.certctrl.plugins.module_utils._bundle import (
+    PASSWORD_HEADER,
+    CorruptBundleError,
+    expected_names,
+    parse_bundle,
+    public_bundle,
+    render,
+    validate,
+)
+from ansible_collections.cjj365.certctrl.plugins.module_utils._bundle_json import is_json, parse_json_bundle
 from ansible_collections.cjj365.certctrl.plugins.module_utils._client import DEFAULT_API_URL, CertCtrlClient
+from ansible_collections.cjj365.certctrl.plugins.module_utils._device_key import DEFAULT_KEY_DIR
 from ansible_collections.cjj365.certctrl.plugins.module_utils._errors import CertCtrlError
+from ansible_collections.cjj365.certctrl.plugins.module_utils._file_kinds import SECRET_FILES
 from ansible_collections.cjj365.certctrl.plugins.module_utils._manifest import manifest_path
 from ansible_collections.cjj365.certctrl.plugins.module_utils._x509 import CRYPTOGRAPHY_IMPORT_ERROR, describe, describe_pem, load_pem_chain
 from ansible_collections.cjj365.certctrl.plugins.plugin_utils import _deploy as decide
@@ -72,6 +83,8 @@ ARGUMENT_SPEC: dict[str, dict[str, t.Any]] = {
     "service_definitions": {"type": "dict", "default": {}},
     "verify_endpoints": {"type": "raw", "default": {}},
     "force": {"type": "bool", "default": False},
+    "device_key_dir": {"type": "str", "default": DEFAULT_KEY_DIR},
+    "wrap_pending_timeout": {"type": "float", "default": api.WRAP_PENDING_WAIT},
     "pending": {"type": "raw"},
     "api_url": {"type": "str"},
     "api_key": {"type": "str", "no_log": True},
@@ -184,41 +197,78 @@ class ActionModule(ActionBase):
             )
         return {**facts, "record": record}
 
-    def _fetch(self, client: CertCtrlClient, device_id: int, entry: dict[str, t.Any], record: dict[str, t.Any], facts: dict[str, t.Any]) -> tuple:
-        """Download, validate and render one bundle in memory; a truncated or corrupt download is fetched again (bounded)."""
+    def _download(
+        self, client: CertCtrlClient, device_id: int, entry: dict[str, t.Any], record: dict[str, t.Any], wrap_wait: float
+    ) -> tuple[t.Any, t.Any, t.Any]:
+        """(bundle, download, wrapped material or None): the zip, or a JSON variant; a truncated or corrupt download is
+        fetched again (bounded). The AEAD variant (DEVICE_REQUIRED) carries no certificate: it comes from the record."""
         what = f"certificate {entry['id']} ({entry['domain_name']})"
         for attempt in range(1, BUNDLE_ATTEMPTS + 1):
             try:
-                download = api.download_bundle(client, device_id=device_id, certificate_id=entry["id"])
+                download = api.download_bundle(client, device_id=device_id, certificate_id=entry["id"], wrap_wait=wrap_wait)
             except CertCtrlError as exc:
                 raise DeployError(f"{what}: {exc.msg}; nothing was changed") from None
             try:
-                bundle = parse_bundle(download.content)
-                break
+                if not is_json(download.content, download.headers):
+                    return parse_bundle(download.content), download, None
+                parsed = parse_json_bundle(download.content)
+                bundle = public_bundle(parsed.get("certificate_pem") or self._record_pem(client, device_id, entry, record))
+                if parsed["scheme"] == "plaintext":
+                    bundle.entries["private.key"] = parsed["private_key_pem"]
+                return bundle, download, parsed.get("material")
             except CorruptBundleError as exc:
                 if attempt == BUNDLE_ATTEMPTS:
                     raise DeployError(f"{what}: {exc.msg} (downloaded {attempt} times)") from None
                 display.warning(f"cert-ctrl: {what}: {exc.msg}; downloading it again ({attempt}/{BUNDLE_ATTEMPTS})")
+            except CertCtrlError as exc:
+                raise DeployError(f"{what}: {exc.msg}") from None
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _record_pem(self, client: CertCtrlClient, device_id: int, entry: dict[str, t.Any], record: dict[str, t.Any]) -> str:
+        return record.get("cert") or self._detail(client, device_id, entry)["record"]["cert"]
+
+    def _fetch(self, client: CertCtrlClient, device_id: int, item: dict[str, t.Any], *, key_dir: str) -> tuple:
+        """Download, validate and render one bundle in memory: (contents, facts, unwrap job or None). The files of a
+        DEVICE_REQUIRED key are None in contents: the host renders them after it opened the key (unwrap job)."""
+        entry, record, facts = item["entry"], item["record"], item["facts"]
+        what = f"certificate {entry['id']} ({entry['domain_name']})"
+        bundle, download, material = self._download(client, device_id, entry, facts.get("record") or record, self._wrap_wait)
         expected = facts.get("sha256_fingerprint") if facts.get("from_pem") else None
+        names = [f["name"] for f in entry["files"]]
+        on_host = [n for n in names if n in SECRET_FILES] if material else []
         try:
-            checks = validate(bundle, expected_names=expected_names(record), expected_fingerprint=expected)
+            checks = validate(bundle, expected_names=expected_names(record), expected_fingerprint=expected, key_on_host=bool(material))
             leaf = describe(load_pem_chain(bundle.entries["certificate.pem"])[0])
             if not expected and facts.get("serial") and decide.normalize_serial(leaf["serial"]) != facts["serial"]:
                 raise CertCtrlError(
                     f"bundle rejected: the bundle's certificate (serial {leaf['serial']}) is not the server's current certificate"
                     f" (serial {facts['serial']}); it may have been renewed meanwhile, run again; nothing was changed"
                 )
-            names = [f["name"] for f in entry["files"]]
-            contents = render(
-                bundle,
-                names,
-                pfx_password=entry["pfx_password"],
-                bundle_password=download.headers.get(PASSWORD_HEADER),
-                friendly_name=entry["domain_name"],
+            contents: dict[str, bytes | None] = dict(
+                render(
+                    bundle,
+                    [n for n in names if n not in on_host],
+                    pfx_password=entry["pfx_password"],
+                    bundle_password=download.headers.get(PASSWORD_HEADER),
+                    friendly_name=entry["domain_name"],
+                )
             )
         except CertCtrlError as exc:
             raise DeployError(f"{what}: {exc.msg}") from None
-        return contents, {**leaf, "checks": checks}
+        job = None
+        if on_host:
+            contents.update(dict.fromkeys(on_host))
+            job = {
+                "certificate_id": entry["id"],
+                "key_dir": key_dir,
+                "material": material,
+                "certificate_pem": bundle.entries["fullchain.pem"].decode("ascii"),
+                "files": [{"name": f["name"], "path": f["path"]} for f in entry["files"] if f["name"] in on_host],
+                "pfx_password": entry["pfx_password"],
+                "friendly_name": entry["domain_name"],
+            }
+            checks = [*checks, "key_decrypted_on_host"]
+        return contents, {**leaf, "checks": checks}, job
 
     # -- the host ---------------------------------------------------------------------------------
 
@@ -251,6 +301,7 @@ class ActionModule(ActionBase):
 
     def _deploy(self, args: dict[str, t.Any], task_vars: dict[str, t.Any]) -> dict[str, t.Any]:
         client = self._client(args, task_vars)
+        self._wrap_wait = max(0.0, args["wrap_pending_timeout"])
         swept_controller = sweep_old_bundle_dirs()
         device_id = self._device_id(client, args)
         assigned = api.device_certificates(client, device_id)
@@ -302,7 +353,7 @@ class ActionModule(ActionBase):
                     item["facts"] = self._detail(client, device_id, item["entry"])
                 item["contents"] = None
                 continue
-            item["contents"], item["facts"] = self._fetch(client, device_id, item["entry"], item["record"], item["facts"])
+            item["contents"], item["facts"], item["unwrap"] = self._fetch(client, device_id, item, key_dir=args["device_key_dir"])
             downloaded = True
 
         return self._apply(work, args=args, task_vars=task_vars, staging=info.get("staging") or [], swept_controller=swept_controller, downloaded=downloaded)
@@ -352,6 +403,9 @@ class ActionModule(ActionBase):
         applied: dict[str, t.Any] = {"files": [], "manifests": [], "swept": []}
         if not self._check and (must_write or attributes or stale or staging):
             module_args = {"files": files, "directories": directories, "keep_backups": args["keep_backups"], "sweep": bool(stale), "staging": staging}
+            jobs = [i["unwrap"] for i in work if i.get("unwrap") and not i["current"]]
+            if jobs:
+                module_args["unwrap"] = jobs
             applied = self._module(APPLY_MODULE, module_args, task_vars, secret=True)
         tidied = attributes or bool(stale or staging)
         return self._report(

@@ -23,7 +23,7 @@ except ImportError:  # pragma: no cover - reported by the module with missing_re
     pass
 
 from ansible_collections.cjj365.certctrl.plugins.module_utils._errors import CertCtrlError
-from ansible_collections.cjj365.certctrl.plugins.module_utils._file_kinds import OUTPUT_FILES
+from ansible_collections.cjj365.certctrl.plugins.module_utils._file_kinds import OUTPUT_FILES, SECRET_FILES
 from ansible_collections.cjj365.certctrl.plugins.module_utils._pem import normalize_fingerprint
 from ansible_collections.cjj365.certctrl.plugins.module_utils._x509 import (
     dns_names,
@@ -230,8 +230,11 @@ def _der(cert: t.Any) -> bytes:
 
 
 def _materials(bundle: Bundle) -> t.Tuple[t.Any, t.Any, t.List[t.Any]]:
-    """(key, leaf, intermediates) after the structural checks: one leaf, fullchain begins with it, chain.pem agrees."""
-    key = _load_key(bundle.entries["private.key"])
+    """(key, leaf, intermediates) after the structural checks: one leaf, fullchain begins with it, chain.pem agrees.
+
+    The key is None in a public bundle (public_bundle: DEVICE_REQUIRED, whose key only the host can decrypt).
+    """
+    key = _load_key(bundle.entries["private.key"]) if "private.key" in bundle.entries else None
     leafs = _load_certs(bundle, "certificate.pem")
     if len(leafs) != 1:
         raise _rejected(f"certificate.pem holds {len(leafs)} certificates; it must hold the leaf only")
@@ -264,18 +267,41 @@ def expected_names(record: t.Dict[str, t.Any]) -> t.List[str]:
     return names
 
 
-def validate(bundle: Bundle, *, expected_names: t.List[str], expected_fingerprint: t.Optional[str], now: t.Optional[datetime.datetime] = None) -> t.List[str]:
+def public_bundle(pem: t.Union[str, bytes]) -> Bundle:
+    """The certificate files of a certificate record's PEM (leaf first, then its chain), without a private key."""
+    data = pem.encode("ascii", "replace") if isinstance(pem, str) else pem
+    try:
+        blocks = load_pem_chain(data)
+    except CertCtrlError as exc:
+        raise _rejected(f"the certificate record's PEM: {exc.msg}") from None
+    encoding = serialization.Encoding.PEM
+    leaf, chain = blocks[0].public_bytes(encoding), b"".join(c.public_bytes(encoding) for c in blocks[1:])
+    return Bundle({"certificate.pem": leaf, "chain.pem": chain, "fullchain.pem": leaf + chain})
+
+
+def validate(
+    bundle: Bundle,
+    *,
+    expected_names: t.List[str],
+    expected_fingerprint: t.Optional[str],
+    now: t.Optional[datetime.datetime] = None,
+    key_on_host: bool = False,
+) -> t.List[str]:
     """Check the bundle's key, certificate and chain; return the names of the checks that passed.
 
     Each failure raises CertCtrlError with a message naming the problem. The chain is checked link by link
     (issuer name and signature, validity dates); anchoring it in a trust store is left to the TLS clients.
+    ``key_on_host``: a public bundle, whose key the host decrypts and matches to the certificate itself.
     """
     now = now or utcnow()
     key, leaf, chain = _materials(bundle)
     checks = ["fullchain_starts_with_leaf"]
-    if _spki(key) != _spki(leaf):
-        raise _rejected("private.key does not match the certificate's public key")
-    checks.append("key_matches_certificate")
+    if key is None and not key_on_host:
+        raise _rejected("the bundle holds no private.key")
+    if key is not None:
+        if _spki(key) != _spki(leaf):
+            raise _rejected("private.key does not match the certificate's public key")
+        checks.append("key_matches_certificate")
     _validity(leaf, now, "the certificate")
     checks.append("certificate_within_validity")
     path = [leaf, *chain]
@@ -308,6 +334,14 @@ def validate(bundle: Bundle, *, expected_names: t.List[str], expected_fingerprin
             )
         checks.append("fingerprint_matches_server")
     return checks
+
+
+def check_key(bundle: Bundle) -> None:
+    """The structural checks and that private.key belongs to the certificate, no more: what the host checks after it
+    decrypted a DEVICE_REQUIRED key (the controller validated the chain, names and fingerprint before)."""
+    key, leaf, _chain = _materials(bundle)
+    if key is None or _spki(key) != _spki(leaf):
+        raise _rejected("the decrypted private key does not match the certificate's public key")
 
 
 # -- render -----------------------------------------------------------------------------------
@@ -361,8 +395,10 @@ def render(
     if "bundle.pfx" in files and not pfx_password:
         raise CertCtrlError("bundle.pfx was requested without pfx_password: set pfx_password, the password the PKCS#12 file is protected with")
     key, leaf, chain = _materials(bundle)
+    if key is None and SECRET_FILES.intersection(files):
+        raise CertCtrlError(f"{', '.join(sorted(SECRET_FILES.intersection(files)))}: the bundle holds no private key to render them from")
     pem = serialization.Encoding.PEM
-    key_pem = key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    key_pem = key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()) if key is not None else b""
     leaf_pem = leaf.public_bytes(pem)
     chain_pem = b"".join(c.public_bytes(pem) for c in chain)
     # An empty chain.pem (no intermediates) is left out.
@@ -389,9 +425,11 @@ __all__ = [
     "REQUIRED_ENTRIES",
     "Bundle",
     "CorruptBundleError",
+    "check_key",
     "expected_names",
     "name_covered",
     "parse_bundle",
+    "public_bundle",
     "render",
     "validate",
 ]

@@ -24,6 +24,7 @@ import typing as t
 
 from ansible_collections.cjj365.certctrl.plugins.module_utils._atomic import TEMP_SUFFIX, discard, fsync_dir, stage
 from ansible_collections.cjj365.certctrl.plugins.module_utils._deployed import attributes, sha256_file, staging_dirs, stale_files
+from ansible_collections.cjj365.certctrl.plugins.module_utils._device_required import fill_files
 from ansible_collections.cjj365.certctrl.plugins.module_utils._errors import CertCtrlError
 from ansible_collections.cjj365.certctrl.plugins.module_utils._file_kinds import shows_leaf
 from ansible_collections.cjj365.certctrl.plugins.module_utils._manifest import manifest_path, write_manifest
@@ -451,6 +452,7 @@ def restore(module: "AnsibleModule") -> t.Dict[str, t.Any]:
 
 def deploy(module: "AnsibleModule") -> t.Dict[str, t.Any]:
     """state=present: the module's result."""
+    fill_files(module.params["files"], module.params.get("unwrap") or [])
     job = CertificateFiles(module)
     with locked([*job.directories, *(os.path.dirname(os.path.abspath(f["path"])) for f in job.files)]):
         swept = job.sweep() if module.params["sweep"] else []

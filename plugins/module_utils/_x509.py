@@ -23,6 +23,7 @@ from ansible_collections.cjj365.certctrl.plugins.module_utils import _pem
 from ansible_collections.cjj365.certctrl.plugins.module_utils._errors import CertCtrlError
 
 _PEM_END = b"-----END CERTIFICATE-----"
+_PEM_BLOCK = re.compile(rb"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----", re.DOTALL)
 _SERIAL_SEPARATORS = re.compile(r"[\s:.-]")
 _HEX = re.compile(r"[0-9a-f]+")
 # What datetime.isoformat() writes: YYYY-MM-DD[Thh:mm[:ss[.ffffff]]][+hh:mm[:ss]]
@@ -119,7 +120,10 @@ def load_pem_chain(pem: t.Union[str, bytes]) -> "t.List[x509.Certificate]":
     if _PEM_END not in data:
         raise CertCtrlError("no PEM certificate found")
     try:
-        return x509.load_pem_x509_certificates(data)
+        if hasattr(x509, "load_pem_x509_certificates"):
+            return x509.load_pem_x509_certificates(data)
+        # cryptography < 39 (the python3-cryptography of Debian 12, on a host that unwraps a DEVICE_REQUIRED key)
+        return [x509.load_pem_x509_certificate(block) for block in _PEM_BLOCK.findall(data)]
     except ValueError as exc:
         raise CertCtrlError(f"unparsable PEM certificate: {exc}") from None
 

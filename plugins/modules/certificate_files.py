@@ -166,6 +166,66 @@ options:
   directory_group:
     description: Group of the directories holding the files (created or existing).
     type: str
+  unwrap:
+    description:
+      - DEVICE_REQUIRED certificates, whose private key cert-ctrl encrypted for this host's device key only. The
+        controller passes the wrapped key it cannot open, and the module opens it with the device's secret key
+        (C(dev_sk.bin), the official agent's layout), checks that it belongs to the certificate and renders the secret
+        files from it. Those files are the O(files) entries whose O(files[].path) a job names; they get their content
+        here, before any file is changed. The plaintext key exists only on the host.
+      - Needs the Python libraries PyNaCl and cryptography on the host; nothing else of this module does.
+    type: list
+    elements: dict
+    suboptions:
+      certificate_id:
+        description: The certificate's id, for messages.
+        type: int
+      key_dir:
+        description: The directory holding the device key pair (M(cjj365.certctrl.device_key)'s O(cjj365.certctrl.device_key#module:path)).
+        type: path
+        required: true
+      material:
+        description: The AEAD fields of the bundle, as cert-ctrl sends them.
+        type: dict
+        required: true
+        suboptions:
+          enc_data_key_b64:
+            description: The data key sealed for the device's public key (libsodium sealed box), base64.
+            type: str
+            required: true
+          enc_privkey_b64:
+            description: The private key (DER) encrypted with AES-256-GCM under the data key, without its tag, base64.
+            type: str
+            required: true
+          privkey_nonce_b64:
+            description: The AES-GCM nonce, base64.
+            type: str
+            required: true
+          privkey_tag_b64:
+            description: The AES-GCM tag, base64.
+            type: str
+            required: true
+          device_keyfp_b64:
+            description: The BLAKE2b-256 fingerprint of the device public key the data key was sealed for, base64.
+            type: str
+          wrap_alg:
+            description: The wrap algorithm, V(x25519) (or V(x25519-v1)).
+            type: str
+      certificate_pem:
+        description: The certificate and its chain (PEM, leaf first), which the key must match.
+        type: str
+        required: true
+      files:
+        description: The secret files to render, each C(name) (V(private.key), V(combined.pem) or V(bundle.pfx)) and C(path).
+        type: list
+        elements: dict
+        required: true
+      pfx_password:
+        description: The password of a C(bundle.pfx) among O(unwrap[].files).
+        type: str
+      friendly_name:
+        description: The friendly name of a C(bundle.pfx) among O(unwrap[].files).
+        type: str
   certificate:
     description:
       - Facts of the certificate being deployed (for example RV(cjj365.certctrl.device_bundle#module:x509)), shown in the
@@ -291,6 +351,24 @@ def main() -> None:
         "group": {"type": "str"},
         "manifest": {"type": "dict"},
     }
+    # The wrapped key is no secret without the host's device key; its fields are hidden from logs all the same.
+    material_spec = {
+        "enc_data_key_b64": {"type": "str", "required": True, "no_log": True},
+        "enc_privkey_b64": {"type": "str", "required": True, "no_log": True},
+        "privkey_nonce_b64": {"type": "str", "required": True, "no_log": False},
+        "privkey_tag_b64": {"type": "str", "required": True, "no_log": False},
+        "device_keyfp_b64": {"type": "str", "no_log": False},
+        "wrap_alg": {"type": "str"},
+    }
+    unwrap_spec = {
+        "certificate_id": {"type": "int"},
+        "key_dir": {"type": "path", "required": True},
+        "material": {"type": "dict", "required": True, "options": material_spec},
+        "certificate_pem": {"type": "str", "required": True},
+        "files": {"type": "list", "elements": "dict", "required": True},
+        "pfx_password": {"type": "str", "no_log": True},
+        "friendly_name": {"type": "str"},
+    }
     module = AnsibleModule(
         argument_spec={
             "state": {"type": "str", "choices": ["present", "restored"], "default": "present"},
@@ -305,6 +383,7 @@ def main() -> None:
             "directory_owner": {"type": "str"},
             "directory_group": {"type": "str"},
             "certificate": {"type": "dict"},
+            "unwrap": {"type": "list", "elements": "dict", "options": unwrap_spec},
         },
         required_if=[("state", "present", ["files"]), ("state", "restored", ["restore_from"])],
         supports_check_mode=True,

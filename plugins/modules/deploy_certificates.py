@@ -130,6 +130,18 @@ options:
     description: Download and check every bundle even when the host is current. Files whose content is right are not rewritten.
     type: bool
     default: false
+  device_key_dir:
+    description:
+      - Where the host keeps its cert-ctrl device key pair (M(cjj365.certctrl.device_key)). Only DEVICE_REQUIRED
+        certificates use it; their private key is decrypted there, by M(cjj365.certctrl.certificate_files).
+    type: str
+    default: /var/lib/certctrl/keys
+  wrap_pending_timeout:
+    description:
+      - Seconds to keep asking for a bundle that cert-ctrl answers with 409 C(WRAP_PENDING) (it has not wrapped the
+        key for the device yet), with waits that double from one second. Then the host fails saying so.
+    type: float
+    default: 60
   pending:
     description: The earlier C(deploy__pending) to merge this run's into. Default the host's C(deploy__pending) fact.
     type: raw

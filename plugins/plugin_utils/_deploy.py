@@ -87,13 +87,14 @@ def drift(entry: dict[str, t.Any], state: dict[str, t.Any]) -> dict[str, t.Any]:
     return {"files": files, "directory": dir_drift}
 
 
-def file_actions(entry: dict[str, t.Any], state: dict[str, t.Any], contents: dict[str, bytes] | None) -> dict[str, str]:
-    """path -> created, replaced, unchanged, removed or absent. ``contents`` None: not downloaded (check mode), planned."""
+def file_actions(entry: dict[str, t.Any], state: dict[str, t.Any], contents: dict[str, bytes | None] | None) -> dict[str, str]:
+    """path -> created, replaced, unchanged, removed or absent. ``contents`` None: not downloaded (check mode), planned;
+    a name whose content is None is rendered on the host (a DEVICE_REQUIRED key), planned too: the host says what it did."""
     found = _by_path(state)
     actions = {}
     for planned in entry["files"]:
         on_host = found.get(planned["path"]) or {"exists": False}
-        if contents is None:
+        if contents is None or (planned["name"] in contents and contents[planned["name"]] is None):
             actions[planned["path"]] = "replaced" if on_host["exists"] else "created"
         elif planned["name"] not in contents:
             actions[planned["path"]] = "removed" if on_host["exists"] else "absent"
@@ -105,16 +106,18 @@ def file_actions(entry: dict[str, t.Any], state: dict[str, t.Any], contents: dic
     return actions
 
 
-def apply_files(entry: dict[str, t.Any], contents: dict[str, bytes] | None, drifted: list[str]) -> list[dict[str, t.Any]]:
-    """The O(files) of certificate_files for this certificate: new content (base64) or, when only attributes drift, keep."""
+def apply_files(entry: dict[str, t.Any], contents: dict[str, bytes | None] | None, drifted: list[str]) -> list[dict[str, t.Any]]:
+    """The O(files) of certificate_files for this certificate: new content (base64) or, when only attributes drift, keep.
+    A file whose content is None gets it on the host (certificate_files' O(unwrap))."""
     items = []
     for planned in entry["files"]:
         spec = {k: planned[k] for k in ("path", "owner", "group", "mode", "setype")}
         if contents is not None:
-            if planned["name"] in contents:
-                spec["content"] = base64.b64encode(contents[planned["name"]]).decode("ascii")
-            else:
+            content = contents.get(planned["name"], b"")
+            if planned["name"] not in contents:
                 spec["state"] = "absent"
+            elif content is not None:  # None: rendered on the host
+                spec["content"] = base64.b64encode(content).decode("ascii")
         elif planned["path"] in drifted:
             spec["keep"] = True
         else:

@@ -24,8 +24,10 @@ from cryptography.x509.oid import NameOID
 from ansible_collections.cjj365.certctrl.plugins.module_utils._bundle import (
     OUTPUT_FILES,
     Bundle,
+    check_key,
     name_covered,
     parse_bundle,
+    public_bundle,
     render,
     validate,
 )
@@ -566,3 +568,36 @@ def test_render_every_output(pki: Pki) -> None:
 def test_render_rejects_unknown_files(pki: Pki) -> None:
     with pytest.raises(CertCtrlError, match="unknown output file"):
         render(bundle_of(pki), ["meta.json"], pfx_password=None, bundle_password=None)
+
+
+# -- a public bundle (DEVICE_REQUIRED: the host decrypts the key) -------------------------------
+
+
+def test_a_public_bundle_from_the_records_pem_validates_without_a_key_only_when_told(pki: Pki) -> None:
+    bundle = public_bundle(_pem(pki.leaf, pki.intermediate).decode())
+
+    assert set(bundle.entries) == {"certificate.pem", "chain.pem", "fullchain.pem"}
+    checks = validate(bundle, expected_names=NAMES, expected_fingerprint=sha256_fingerprint(pki.leaf), key_on_host=True, now=NOW)
+    assert "key_matches_certificate" not in checks and "chain_signatures_verified" in checks and "fingerprint_matches_server" in checks
+    with pytest.raises(CertCtrlError, match=r"the bundle holds no private\.key"):
+        validate(bundle, expected_names=NAMES, expected_fingerprint=None, now=NOW)
+
+
+def test_a_public_bundle_renders_the_public_files_and_refuses_the_secret_ones(pki: Pki) -> None:
+    bundle = public_bundle(_pem(pki.leaf, pki.intermediate))
+
+    out = render(bundle, ["certificate.pem", "chain.pem", "fullchain.pem", "certificate.der"], pfx_password=None, bundle_password=None)
+    assert out["fullchain.pem"] == _pem(pki.leaf, pki.intermediate) and out["certificate.der"] == pki.leaf.public_bytes(serialization.Encoding.DER)
+    with pytest.raises(CertCtrlError, match=r"private\.key: the bundle holds no private key"):
+        render(bundle, ["private.key"], pfx_password=None, bundle_password=None)
+
+
+def test_check_key_is_what_the_host_checks_after_decrypting(pki: Pki) -> None:
+    bundle = public_bundle(_pem(pki.leaf, pki.intermediate))
+    bundle.entries["private.key"] = _key_pem(pki.key)
+    check_key(bundle)
+    bundle.entries["private.key"] = _key_pem(_key())
+    with pytest.raises(CertCtrlError, match="the decrypted private key does not match"):
+        check_key(bundle)
+    with pytest.raises(CertCtrlError, match="the certificate record's PEM"):
+        public_bundle("not a certificate")

@@ -124,6 +124,17 @@ def test_apply_files_carry_content_or_keep_attributes(entry: dict) -> None:
     assert kept == [{"path": f"{DEST}/private.key", "owner": None, "group": None, "mode": "0600", "setype": None, "keep": True}]
 
 
+def test_files_rendered_on_the_host_are_planned_and_sent_without_content(entry: dict) -> None:
+    """DEVICE_REQUIRED: the controller cannot render private.key (None); the host fills it (certificate_files' unwrap)."""
+    new = {**CONTENT, "private.key": None}
+    actions = decide.file_actions(entry, state_of(CONTENT), new)
+    assert actions[f"{DEST}/private.key"] == "replaced" and actions[f"{DEST}/certificate.pem"] == "unchanged"
+    assert decide.file_actions(entry, state_of({}), new)[f"{DEST}/private.key"] == "created"
+    files = {f["path"]: f for f in decide.apply_files(entry, new, [])}
+    assert "content" not in files[f"{DEST}/private.key"] and "state" not in files[f"{DEST}/private.key"]
+    assert "content" in files[f"{DEST}/certificate.pem"]
+
+
 def test_the_diff_shows_metadata_never_content(entry: dict) -> None:
     facts = {"serial": "4a1b2", "not_after": "2027-01-01T00:00:00+00:00", "sha256_fingerprint": "AB:CD", "sans": ["www.example.test"], "issuer": "CN=CA"}
     actions = decide.file_actions(entry, state_of({}), None)
