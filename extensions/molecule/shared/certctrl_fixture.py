@@ -12,6 +12,8 @@
   certctrl_fixture.py snakeoil CERT KEY NAME   a self-signed certificate, the "previous" one a host already has
   certctrl_fixture.py probe HOST:PORT[/SNI]    the serial and fingerprint served there, read independently (JSON)
   certctrl_fixture.py chain-verify FULLCHAIN ROOT NAME   path validation of a deployed fullchain up to ROOT for NAME
+  certctrl_fixture.py key-matches CERT KEY   whether the private key KEY belongs to the certificate CERT
+  certctrl_fixture.py key-trace DIR... --key KEY [--key KEY] [--exclude DIR]   every file under DIRs holding any encoding of a KEY
 
 Every command prints one JSON object. Used by extensions/molecule/*/ and tests/integration/test_role_*.py.
 """
@@ -232,6 +234,61 @@ def chain_verify(fullchain: Path, root: Path, name: str) -> None:
     _emit({"changed": False, "path": [cert.subject.rfc4514_string() for cert in path], "key_type": key_type})
 
 
+def key_matches(cert: Path, key: Path) -> None:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+
+    spki = serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    leaf = x509.load_pem_x509_certificates(cert.read_bytes())[0]
+    private = serialization.load_pem_private_key(key.read_bytes(), password=None)
+    _emit({"changed": False, "matches": leaf.public_key().public_bytes(*spki) == private.public_key().public_bytes(*spki)})
+
+
+def _key_forms(key: Path) -> dict[str, bytes]:
+    """The encodings of a private key a leak could take: PEM (and each base64 line of it), DER raw, base64 and hex,
+    the private scalar of an EC key raw, base64 and hex."""
+    import base64
+
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    pem = key.read_bytes()
+    private = serialization.load_pem_private_key(pem, password=None)
+    forms = {"pem": pem.strip()}
+    for name, fmt in (("pkcs8", serialization.PrivateFormat.PKCS8), ("traditional", serialization.PrivateFormat.TraditionalOpenSSL)):
+        der = private.private_bytes(serialization.Encoding.DER, fmt, serialization.NoEncryption())
+        forms.update(
+            {
+                f"{name}_der": der,
+                f"{name}_b64": base64.b64encode(der),
+                f"{name}_b64url": base64.urlsafe_b64encode(der).rstrip(b"="),
+                f"{name}_hex": der.hex().encode(),
+            }
+        )
+    lines = [line for line in pem.splitlines() if line and not line.startswith(b"-----")]
+    forms.update({f"pem_line_{i}": line for i, line in enumerate(lines[:-1])})  # the last line may be short
+    if isinstance(private, ec.EllipticCurvePrivateKey):
+        scalar = private.private_numbers().private_value.to_bytes((private.curve.key_size + 7) // 8, "big")
+        forms.update({"scalar": scalar, "scalar_b64": base64.b64encode(scalar), "scalar_hex": scalar.hex().encode()})
+    return forms
+
+
+def key_trace(keys: list[Path], roots: list[Path], exclude: list[Path]) -> None:
+    forms = {f"{i}:{name}": form for i, key in enumerate(keys) for name, form in _key_forms(key).items()}
+    skip = [p.resolve() for p in exclude]
+    found, scanned, total = [], 0, 0
+    for root in roots:
+        for path in [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file() and not p.is_symlink()):
+            if any(path.resolve().is_relative_to(s) for s in skip):
+                continue
+            data = path.read_bytes()
+            scanned, total = scanned + 1, total + len(data)
+            hits = sorted(name for name, form in forms.items() if form in data or form in data.lower())
+            if hits:
+                found.append({"path": str(path), "forms": hits})
+    _emit({"changed": False, "files": scanned, "bytes": total, "forms": len(forms), "found": found})
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -253,21 +310,26 @@ def main() -> None:
     p.add_argument("fullchain", type=Path)
     p.add_argument("root", type=Path)
     p.add_argument("name")
+    p = sub.add_parser("key-matches")
+    p.add_argument("cert", type=Path)
+    p.add_argument("key", type=Path)
+    p = sub.add_parser("key-trace")
+    p.add_argument("roots", type=Path, nargs="+")
+    p.add_argument("--key", type=Path, action="append", required=True)
+    p.add_argument("--exclude", type=Path, action="append", default=[])
     args = parser.parse_args()
-    if args.command == "emulator-start":
-        emulator_start(args.dir.resolve(), args.issue_delay, args.pebble)
-    elif args.command == "emulator-stop":
-        emulator_stop(args.dir.resolve())
-    elif args.command == "nginx-start":
-        nginx_start(args.dir.resolve(), args.server)
-    elif args.command == "nginx-stop":
-        nginx_stop(args.dir.resolve())
-    elif args.command == "snakeoil":
-        snakeoil(args.cert, args.key, args.name)
-    elif args.command == "chain-verify":
-        chain_verify(args.fullchain, args.root, args.name)
-    else:
-        probe(args.endpoint)
+    commands = {
+        "emulator-start": lambda: emulator_start(args.dir.resolve(), args.issue_delay, args.pebble),
+        "emulator-stop": lambda: emulator_stop(args.dir.resolve()),
+        "nginx-start": lambda: nginx_start(args.dir.resolve(), args.server),
+        "nginx-stop": lambda: nginx_stop(args.dir.resolve()),
+        "snakeoil": lambda: snakeoil(args.cert, args.key, args.name),
+        "chain-verify": lambda: chain_verify(args.fullchain, args.root, args.name),
+        "key-matches": lambda: key_matches(args.cert, args.key),
+        "key-trace": lambda: key_trace(args.key, args.roots, args.exclude),
+        "probe": lambda: probe(args.endpoint),
+    }
+    commands[args.command]()
 
 
 if __name__ == "__main__":

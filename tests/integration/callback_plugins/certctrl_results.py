@@ -29,7 +29,8 @@ class CallbackModule(CallbackBase):
 
     def __init__(self) -> None:
         super().__init__()
-        self._path = os.environ.get("CERTCTRL_TEST_RESULTS")
+        # "{pid}" in the name: one file per ansible-playbook run (molecule runs several in one scenario)
+        self._path = (os.environ.get("CERTCTRL_TEST_RESULTS") or "").replace("{pid}", str(os.getpid())) or None
         self._results: list[dict] = []
 
     def _record(self, result, status: str) -> None:
