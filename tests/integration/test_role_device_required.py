@@ -279,3 +279,21 @@ def test_other_certificates_on_an_enrolled_host_still_come_from_the_zip(emu: Emu
         assert serial_of((dest / "certificate.pem").read_bytes()) == serial_of(record["cert"])
         assert mode(dest / "private.key") == "0600" and key_matches(dest)
     assert os.path.exists(tmp_path / "keys" / "web" / "dev_sk.bin")
+
+
+def test_the_opt_in_installs_the_distributions_packages_then_deploys_on_them(emu: Emulator, api: Api, tmp_path: Path) -> None:
+    """certctrl_install_crypto_packages on a Debian host whose system Python has no PyNaCl: the role installs
+    python3-nacl (and python3-cryptography, 38 on Debian 12) and the key is decrypted with the distribution's libraries."""
+    system = "/usr/bin/python3"
+    record = device_required(api, "distro.dr.test")
+    inv = hosts_inventory(tmp_path, ["web"], python=system)
+
+    run = enroll(emu, tmp_path, inv, extra_vars={"certctrl_enroll_certificates": [record["id"]], "certctrl_install_crypto_packages": True})
+
+    assert run.rc == 0, run.stdout + run.stderr
+    probe = "import nacl, cryptography; print(nacl.__file__, cryptography.__version__)"
+    found = subprocess.run([system, "-c", probe], capture_output=True, text=True, check=True)
+    assert found.stdout.startswith("/usr/lib/python3/dist-packages/nacl/"), found.stdout
+    assert not run.task("Install PyNaCl and cryptography", "web").get("failed")
+    dest = tmp_path / "roots" / "web" / record["domain_name"]
+    assert key_matches(dest) and mode(dest / "private.key") == "0600"
