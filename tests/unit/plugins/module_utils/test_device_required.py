@@ -7,40 +7,20 @@
 from __future__ import annotations
 
 import base64
-import datetime
 import os
 import typing as t
 from pathlib import Path
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.serialization import pkcs12
-from cryptography.x509.oid import NameOID
 from nacl.public import PublicKey, SealedBox
 
 from ansible_collections.cjj365.certctrl.plugins.module_utils import _device_key as dk
 from ansible_collections.cjj365.certctrl.plugins.module_utils._device_required import fill_files, render_job
 from ansible_collections.cjj365.certctrl.plugins.module_utils._errors import CertCtrlError
-
-
-def certificate(key: t.Any, name: str = "dr.example.test") -> str:
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
-    now = datetime.datetime.now(datetime.timezone.utc)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(days=1))
-        .not_valid_after(now + datetime.timedelta(days=30))
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
-        .sign(key, hashes.SHA256())
-    )
-    return cert.public_bytes(serialization.Encoding.PEM).decode()
+from ansible_collections.cjj365.certctrl.tests.support import certs
 
 
 def b64(data: bytes) -> str:
@@ -66,9 +46,9 @@ def host(tmp_path: Path) -> dict[str, t.Any]:
     """A host with its device key, and a certificate whose key cert-ctrl wrapped for it."""
     keys = tmp_path / "keys"
     public = base64.b64decode(dk.ensure_keypair(str(keys))["public_key"])
-    key = ec.generate_private_key(ec.SECP256R1())
-    der = key.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    return {"keys": str(keys), "key": key, "pem": certificate(key), "material": wrap(der, public), "root": tmp_path / "certs"}
+    leaf, ca = certs.chain("dr.example.test")
+    der = leaf.key.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    return {"keys": str(keys), "key": leaf.key, "pem": (leaf.pem + ca.pem).decode(), "material": wrap(der, public), "root": tmp_path / "certs"}
 
 
 def job(host: dict[str, t.Any], *names: str, **extra: t.Any) -> dict[str, t.Any]:
@@ -85,7 +65,7 @@ def test_the_secret_files_are_rendered_from_the_unwrapped_key(host: dict[str, t.
     assert rendered[str(host["root"] / "combined.pem")] == key_pem + host["pem"].encode()
     pfx_key, pfx_cert, _cas = pkcs12.load_key_and_certificates(rendered[str(host["root"] / "bundle.pfx")], b"pfx-pw")
     assert pfx_key.private_numbers() == host["key"].private_numbers()
-    assert pfx_cert.public_bytes(serialization.Encoding.PEM).decode() == host["pem"]
+    assert host["pem"].startswith(pfx_cert.public_bytes(serialization.Encoding.PEM).decode())
 
 
 def test_fill_files_gives_the_named_entries_their_content_and_leaves_the_others(host: dict[str, t.Any]) -> None:
@@ -98,7 +78,7 @@ def test_fill_files_gives_the_named_entries_their_content_and_leaves_the_others(
 
 
 def test_a_key_that_does_not_match_the_certificate_is_refused(host: dict[str, t.Any]) -> None:
-    other = certificate(ec.generate_private_key(ec.SECP256R1()))
+    other = certs.chain("dr.example.test")[0].pem.decode()
 
     with pytest.raises(CertCtrlError) as caught:
         render_job({**job(host), "certificate_pem": other})
