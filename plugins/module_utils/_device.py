@@ -7,7 +7,6 @@
 # (POST /apiv1/me/devices, agent-facts §1.1.1). The device tokens of the answer are never kept.
 
 import base64
-import re
 import typing as t
 
 from ansible_collections.cjj365.certctrl.plugins.module_utils import _device_key as device_key
@@ -16,7 +15,6 @@ from ansible_collections.cjj365.certctrl.plugins.module_utils import _state as s
 from ansible_collections.cjj365.certctrl.plugins.module_utils._client import COLLECTION_VERSION, USER_AGENT, CertCtrlClient
 from ansible_collections.cjj365.certctrl.plugins.module_utils._errors import APIError, CertCtrlError, ConflictError, PermissionDeniedError
 
-PUBLIC_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 # The agent's registration fields that come from options (dev_pk and device_public_id are added apart).
 TEXT_OPTIONS = ("platform", "model", "app_version", "name", "ip", "user_agent")
 # Device credentials a server may put next to the record (the agent's tests accept a `tokens` object too).
@@ -74,7 +72,7 @@ def _public_id(value: t.Optional[str], public_key: bytes) -> str:
     if value is None:
         return device_key.public_id_for(public_key)
     public_id = value.strip().lower()
-    if not PUBLIC_ID.match(public_id):
+    if not device_key.PUBLIC_ID.match(public_id):
         raise CertCtrlError(f"device_public_id must be UUID-shaped (8-4-4-4-12 hex digits), got {value!r}", option="device_public_id")
     return public_id
 
@@ -114,4 +112,4 @@ def _as_id(value: t.Any) -> t.Optional[int]:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
-__all__ = ["PUBLIC_ID", "ensure"]
+__all__ = ["ensure"]

@@ -52,7 +52,8 @@ DEFAULT_KEY_DIR = "/var/lib/certctrl/keys"
 SECRET_FILE = "dev_sk.bin"
 PUBLIC_FILE = "dev_pk.bin"
 _PUBLIC_ID_DOMAIN = b"cjj365.certctrl device_public_id v1\0"
-_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+# A device_public_id as the server and the agent spell it (agent-facts §5.2).
+PUBLIC_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 _NONCE_BYTES = 12
 _TAG_BYTES = 16
 _PENDING_WRAP = bytes(48)  # the server's sentinel of a wrap it has not made yet (agent-facts §2.1)
@@ -212,7 +213,7 @@ def _agent_public_id(key_dir: str) -> t.Optional[str]:
     if isinstance(value, bytes):
         value = value.decode("utf-8", "replace")
     value = value.strip().strip('"').lower() if isinstance(value, str) else ""
-    return value if _UUID.match(value) else None
+    return value if PUBLIC_ID.match(value) else None
 
 
 def _kv_value(connection: t.Any, key: str) -> t.Any:
@@ -407,6 +408,7 @@ __all__ = [
     "KEY_BYTES",
     "NACL_IMPORT_ERROR",
     "PUBLIC_FILE",
+    "PUBLIC_ID",
     "SECRET_FILE",
     "DeviceKeyError",
     "WrapPendingError",
