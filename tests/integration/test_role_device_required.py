@@ -22,7 +22,9 @@ import pytest
 import yaml
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
+from test_plugins_templating import PASSWORD, vaulted
 from test_role_deploy import Api, downloads, marking_service, mode, result_of, serial_of
+from test_role_deploy_drills import KILL_HOOK
 
 from ansible_collections.cjj365.certctrl.tests.support.ansible_run import ansible_env, run_playbook
 from certctrl_emulator.testing import Emulator
@@ -108,9 +110,9 @@ def assert_no_trace(run: t.Any, key: Path, *also: Path) -> None:
     assert not leaked, f"the controller side holds the key: {leaked}"
 
 
-def enroll(emu: Emulator, tmp_path: Path, inv: Path, *, extra_vars: dict | None = None, **kwargs: t.Any) -> t.Any:
+def enroll(emu: Emulator, tmp_path: Path, inv: Path, *, extra_vars: dict | None = None, env: dict | None = None, **kwargs: t.Any) -> t.Any:
     extra = {"certctrl_hosts": "all:!localhost", **(extra_vars or {})}
-    return run_playbook(DEPLOY_RESULT_PLAY, ansible_env(emu), tmp_path=tmp_path, inventory=inv, extra_vars=extra, **kwargs)
+    return run_playbook(DEPLOY_RESULT_PLAY, env or ansible_env(emu), tmp_path=tmp_path, inventory=inv, extra_vars=extra, **kwargs)
 
 
 def test_enroll_assign_deploy_then_rerun_changes_nothing(emu: Emulator, api: Api, tmp_path: Path) -> None:
@@ -297,3 +299,47 @@ def test_the_opt_in_installs_the_distributions_packages_then_deploys_on_them(emu
     assert not run.task("Install PyNaCl and cryptography", "web").get("failed")
     dest = tmp_path / "roots" / "web" / record["domain_name"]
     assert key_matches(dest) and mode(dest / "private.key") == "0600"
+
+
+def test_api_options_from_a_vaulted_key_and_templated_variables(emu: Emulator, api: Api, tmp_path: Path) -> None:
+    """The enroll flow as users configure it: no CERTCTRL_* in the environment, the key vault-encrypted in group_vars,
+    the URL and CA templated over other variables; both the registration and the deploy use them."""
+    record = device_required(api, "vaulted.dr.test")
+    inv = hosts_inventory(tmp_path, ["web"])
+    (tmp_path / "group_vars").mkdir()
+    (tmp_path / "group_vars" / "all.yml").write_text(
+        f"certctrl_api_key: {vaulted(emu.token('full'))}\n"
+        f"site_api: {emu.base_url}\nsite_ca: {emu.ca_file}\n"
+        'certctrl_api_url: "{{ site_api }}"\ncertctrl_ca_path: "{{ site_ca }}"\n'
+    )
+    password = tmp_path / "vault-password"
+    password.write_text(PASSWORD)
+    env = {k: v for k, v in ansible_env(emu).items() if not k.startswith("CERTCTRL_")}
+    extra = {"certctrl_hosts": "web", "certctrl_enroll_certificates": [record["id"]]}
+
+    run = run_playbook(DEPLOY_RESULT_PLAY, env, tmp_path=tmp_path, inventory=inv, extra_vars=extra, extra_args=["--vault-password-file", str(password)])
+
+    assert run.rc == 0, run.stdout + run.stderr
+    assert run.task("Show the enrollment", "web")["certctrl_enrollment"]["device_id"]
+    assert key_matches(tmp_path / "roots" / "web" / record["domain_name"])
+    assert emu.token("full") not in run.stdout + run.stderr + repr(run.results)
+
+
+def test_a_swap_killed_half_way_is_repaired_and_the_key_decrypted_again(emu: Emulator, api: Api, tmp_path: Path) -> None:
+    """Killed after the first rename (certificate.pem new, private.key old): the rerun downloads the wrapped key again,
+    decrypts it on the host and completes the swap."""
+    record = device_required(api, "killed.dr.test")
+    inv = hosts_inventory(tmp_path, ["web"])
+    extra = {"certctrl_enroll_certificates": [record["id"]], "certctrl_certificates": [record["id"]]}
+    assert enroll(emu, tmp_path, inv, extra_vars=extra).rc == 0
+    dest = tmp_path / "roots" / "web" / record["domain_name"]
+    api.reissue(record["id"])
+
+    killed = enroll(emu, tmp_path, inv, extra_vars=extra, env=ansible_env(emu, **{KILL_HOOK: "1"}))
+
+    assert killed.rc != 0
+    assert not key_matches(dest)  # the new certificate beside the old key
+    rerun = enroll(emu, tmp_path, inv, extra_vars=extra)
+    assert rerun.rc == 0, rerun.stdout
+    assert key_matches(dest) and serial_of((dest / "certificate.pem").read_bytes()) == serial_of(api.detail(record["id"])["cert"])
+    assert not [p for p in dest.iterdir() if p.name.endswith(".certctrl-tmp")]
