@@ -54,7 +54,8 @@ def test_contract_create_example_verbatim(emu):
 
 
 def test_polling_guidance_step_by_step(emu):
-    emu.admin.configure_issuance(delay=0.5)  # long enough to see each phase between curl processes
+    # Each phase lasts this long: long enough to see it between two curl processes on a loaded machine (0.5 s was not).
+    emu.admin.configure_issuance(delay=2.0)
     acct = Client(emu).account()
     cert = curl(
         emu,
